@@ -1,0 +1,48 @@
+# Switchyard — the two commands are `make demo` and `make test`; both set themselves up.
+SHELL := /bin/bash
+VENV := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+# Tests start their own emulator from here.
+export MOTO_SERVER := $(VENV)/bin/moto_server
+CARGO ?= cargo
+
+.PHONY: setup build test lint fmt package bench demo clean
+
+## setup: idempotent: .venv with pinned moto, cargo-lambda, ziglang; the arm64 target.
+setup:
+	@scripts/setup.sh
+
+## build: debug build of the whole workspace (functions and kit).
+build: setup
+	$(CARGO) build --workspace --all-targets
+
+## test: lint, then every test (unit, cross-crate, end-to-end against moto), in parallel.
+## The function binaries are built first, as they ship (no dev-dependency features): the
+## end-to-end tests run those very binaries.
+test: setup lint
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace --doc
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+## lint: formatting check and clippy with warnings as errors.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## package: release builds for Lambda (arm64, Graviton) with cargo-lambda.
+package: setup
+	$(CARGO) lambda build --release --arm64
+
+## bench: performance benchmarks (never timed unit tests).
+bench: setup
+	$(CARGO) bench --workspace
+
+## demo: the main job end to end on one machine.
+demo: setup
+	@scripts/demo.sh
+
+clean:
+	$(CARGO) clean

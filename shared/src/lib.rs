@@ -1,0 +1,32 @@
+//! # Switchyard — the kit every integration function is built on
+//!
+//! A Switchyard function is thin: wiring plus one integration's own mapping and API calls. The
+//! shared machinery lives here, one concept a module:
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`error`] | the failure taxonomy (throttled / transient / permanent / auth) every caller uses |
+//! | [`classify`] | HTTP status, `Retry-After` and transport errors → a [`error::Classification`] |
+//! | [`http`] | the outbound HTTP client: timeouts on every call, user agent, base-URL override |
+//! | [`retry`] | jittered exponential backoff that honours `Retry-After` and the Lambda deadline |
+//! | [`secrets`] | Secrets Manager, cached in process with a TTL, typed, redacted |
+//! | [`envelope`] | the CloudEvents 1.0 JSON envelope that travels on the queues |
+//! | [`batch`] | the SQS batch runner for deliverers: partial batch failures, DLQ, FIFO |
+//! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
+//! | [`aws`] | loading the AWS SDK configuration (honours `AWS_ENDPOINT_URL`) |
+//! | [`routing`] | which queues an accepted webhook event goes to, by event type |
+//! | [`webhook`] | webhook signature schemes, one file per provider |
+
+pub mod aws;
+pub mod batch;
+pub mod classify;
+pub mod envelope;
+pub mod error;
+pub mod http;
+pub mod retry;
+pub mod routing;
+pub mod secrets;
+pub mod telemetry;
+pub mod webhook;
+
+pub use error::{Classification, Classify, Error, ErrorClass};

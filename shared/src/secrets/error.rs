@@ -1,0 +1,367 @@
+//! Why a secret could not be read: classified, naming the secret, never showing its content.
+
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use serde_json::error::Category;
+
+use crate::error::{Classification, Classify};
+
+/// A secret could not be read or parsed.
+///
+/// Every variant names the secret id (name or ARN) so the log line or dead-letter reason says
+/// which configuration to fix, and none ever holds the secret's content: parse errors keep only
+/// line and column, never serde's message (which can quote the input).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// Secrets Manager has no such secret (`ResourceNotFoundException`): a configuration
+    /// error, so permanent.
+    #[error("secret `{id}` was not found in Secrets Manager: check its name or ARN and the region")]
+    NotFound {
+        /// The secret id that was asked for.
+        id: String,
+    },
+    /// The secret exists but its content is not what the caller expects (not JSON, the wrong
+    /// JSON shape, or binary only): permanent until someone fixes the secret.
+    #[error("secret `{id}` is malformed: {reason}")]
+    Malformed {
+        /// The secret id that was read.
+        id: String,
+        /// What is wrong, in words that never quote the content.
+        reason: String,
+    },
+    /// The function may not read the secret or its KMS key (`AccessDeniedException`,
+    /// `DecryptionFailure`, bad or expired credentials): auth.
+    #[error(
+        "reading secret `{id}` was refused ({code}): check the function's IAM policy and the KMS key policy"
+    )]
+    Denied {
+        /// The secret id that was asked for.
+        id: String,
+        /// The service's error code.
+        code: String,
+    },
+    /// Secrets Manager asked us to slow down (`ThrottlingException`, HTTP 429).
+    #[error("Secrets Manager throttled the read of secret `{id}`")]
+    Throttled {
+        /// The secret id that was asked for.
+        id: String,
+    },
+    /// Secrets Manager could not be reached or failed on its side (timeout, connection error,
+    /// `InternalServiceError`, 5xx): transient.
+    #[error("Secrets Manager is unavailable for secret `{id}`: {detail}")]
+    Unavailable {
+        /// The secret id that was asked for.
+        id: String,
+        /// The transport or service error, without any response body.
+        detail: String,
+    },
+    /// Secrets Manager refused the request itself (`InvalidRequestException`, e.g. a secret
+    /// scheduled for deletion; `InvalidParameterException`; other 4xx): permanent.
+    #[error("Secrets Manager rejected the read of secret `{id}`: {detail}")]
+    Rejected {
+        /// The secret id that was asked for.
+        id: String,
+        /// The service's error code and message.
+        detail: String,
+    },
+}
+
+impl SecretError {
+    /// The id of the secret this error is about, e.g. for a metric dimension.
+    pub fn secret_id(&self) -> &str {
+        match self {
+            SecretError::NotFound { id }
+            | SecretError::Malformed { id, .. }
+            | SecretError::Denied { id, .. }
+            | SecretError::Throttled { id }
+            | SecretError::Unavailable { id, .. }
+            | SecretError::Rejected { id, .. } => id,
+        }
+    }
+
+    /// A secret whose content is not what was expected. `reason` must not quote the content.
+    pub fn malformed(id: &str, reason: impl Into<String>) -> Self {
+        SecretError::Malformed {
+            id: id.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A secret that did not decode as JSON of type `T`, described by position only.
+    ///
+    /// serde_json's messages can quote the input (`invalid type: string "hunter2", expected
+    /// u64`), so only the error category, line and column are kept, plus the name of a missing
+    /// field (which comes from `T`, never from the content).
+    pub(crate) fn from_json<T>(id: &str, error: &serde_json::Error) -> Self {
+        let target = std::any::type_name::<T>();
+        let at = format!("line {}, column {}", error.line(), error.column());
+        let reason = match error.classify() {
+            Category::Syntax | Category::Eof => format!("it is not valid JSON ({at})"),
+            Category::Data => match missing_field(error) {
+                Some(field) => format!("its JSON has no field `{field}` required by `{target}`"),
+                None => format!("its JSON does not have the shape of `{target}` ({at})"),
+            },
+            Category::Io => format!("its JSON could not be read ({at})"),
+        };
+        Self::malformed(id, reason)
+    }
+
+    /// Maps a failed `GetSecretValue` call to its class, as the module docs describe.
+    pub(crate) fn from_sdk(id: &str, error: SdkError<GetSecretValueError, HttpResponse>) -> Self {
+        let id = id.to_owned();
+        match error {
+            SdkError::TimeoutError(_) => SecretError::Unavailable {
+                id,
+                detail: chain(&error),
+            },
+            SdkError::DispatchFailure(_) => SecretError::Unavailable {
+                id,
+                detail: chain(&error),
+            },
+            // A response that did not parse: the body may hold the secret, so no details.
+            SdkError::ResponseError(_) => SecretError::Unavailable {
+                id,
+                detail: "the response could not be read".to_owned(),
+            },
+            SdkError::ConstructionFailure(_) => SecretError::Rejected {
+                id,
+                detail: format!("the request could not be built: {}", chain(&error)),
+            },
+            SdkError::ServiceError(context) => {
+                let status = context.raw().status().as_u16();
+                let service_error = context.into_err();
+                let code = service_error.code().unwrap_or("unknown").to_owned();
+                let detail = match service_error.message() {
+                    Some(message) => format!("{code} (HTTP {status}): {message}"),
+                    None => format!("{code} (HTTP {status})"),
+                };
+                match service_verdict(service_error.code(), status) {
+                    Verdict::NotFound => SecretError::NotFound { id },
+                    Verdict::Denied => SecretError::Denied { id, code },
+                    Verdict::Throttled => SecretError::Throttled { id },
+                    Verdict::Transient => SecretError::Unavailable { id, detail },
+                    Verdict::Permanent => SecretError::Rejected { id, detail },
+                }
+            }
+            other => SecretError::Unavailable {
+                id,
+                detail: chain(&other),
+            },
+        }
+    }
+}
+
+impl Classify for SecretError {
+    fn classification(&self) -> Classification {
+        match self {
+            SecretError::NotFound { .. }
+            | SecretError::Malformed { .. }
+            | SecretError::Rejected { .. } => Classification::permanent(),
+            SecretError::Denied { .. } => Classification::auth(),
+            SecretError::Throttled { .. } => Classification::throttled(None),
+            SecretError::Unavailable { .. } => Classification::transient(),
+        }
+    }
+}
+
+/// What a Secrets Manager service error means for us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    NotFound,
+    Denied,
+    Throttled,
+    Transient,
+    Permanent,
+}
+
+/// Error code first (specific), then HTTP status (broad), as smithy-rs classifiers do.
+fn service_verdict(code: Option<&str>, status: u16) -> Verdict {
+    match code {
+        Some("ResourceNotFoundException") => Verdict::NotFound,
+        Some(
+            "AccessDeniedException"
+            | "DecryptionFailure"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "ExpiredTokenException"
+            | "InvalidSignatureException"
+            | "SignatureDoesNotMatch"
+            | "IncompleteSignature"
+            | "MissingAuthenticationToken",
+        ) => Verdict::Denied,
+        Some("ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded") => {
+            Verdict::Throttled
+        }
+        Some("InternalServiceError" | "InternalFailure" | "ServiceUnavailable") => {
+            Verdict::Transient
+        }
+        _ => match status {
+            429 => Verdict::Throttled,
+            401 | 403 => Verdict::Denied,
+            500..=599 => Verdict::Transient,
+            _ => Verdict::Permanent,
+        },
+    }
+}
+
+/// The name in serde's "missing field `name`" message: it comes from the target type.
+fn missing_field(error: &serde_json::Error) -> Option<String> {
+    let message = error.to_string();
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split_once('`').map(|(field, _)| field.to_owned())
+}
+
+/// An error and its sources, by `Display` only (the SDK's `Debug` can include the raw response).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorClass;
+    use aws_sdk_secretsmanager::error::{ConnectorError, ErrorMetadata};
+
+    const VALUE: &str = "s3cr3t-value";
+
+    fn service_error(code: &str, status: u16) -> SecretError {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("service says no")
+            .build();
+        let raw = HttpResponse::new(status.try_into().unwrap(), "".into());
+        SecretError::from_sdk(
+            "app/slack",
+            SdkError::service_error(GetSecretValueError::generic(meta), raw),
+        )
+    }
+
+    #[test]
+    fn service_errors_are_classified_by_code_then_status() {
+        let cases = [
+            ("ResourceNotFoundException", 400, ErrorClass::Permanent),
+            ("AccessDeniedException", 400, ErrorClass::Auth),
+            ("DecryptionFailure", 400, ErrorClass::Auth),
+            ("UnrecognizedClientException", 400, ErrorClass::Auth),
+            ("ThrottlingException", 400, ErrorClass::Throttled),
+            ("InternalServiceError", 500, ErrorClass::Transient),
+            ("InvalidRequestException", 400, ErrorClass::Permanent),
+            ("InvalidParameterException", 400, ErrorClass::Permanent),
+            ("SomethingNew", 503, ErrorClass::Transient),
+            ("SomethingNew", 429, ErrorClass::Throttled),
+            ("SomethingNew", 403, ErrorClass::Auth),
+            ("SomethingNew", 404, ErrorClass::Permanent),
+        ];
+        for (code, status, class) in cases {
+            let error = service_error(code, status);
+            assert_eq!(error.class(), class, "{code} {status}");
+            assert!(error.to_string().contains("app/slack"), "{error}");
+        }
+    }
+
+    #[test]
+    fn not_found_is_a_permanent_error_naming_the_secret() {
+        let error = service_error("ResourceNotFoundException", 400);
+        assert!(matches!(error, SecretError::NotFound { .. }));
+        assert_eq!(error.class(), ErrorClass::Permanent);
+        assert_eq!(error.secret_id(), "app/slack");
+        assert!(error.to_string().contains("`app/slack` was not found"));
+    }
+
+    #[test]
+    fn transport_failures_are_transient() {
+        let timeout: SdkError<GetSecretValueError, HttpResponse> =
+            SdkError::timeout_error("operation timeout (all attempts including retries)");
+        let error = SecretError::from_sdk("app/slack", timeout);
+        assert_eq!(error.class(), ErrorClass::Transient);
+        assert!(error.to_string().contains("timeout"), "{error}");
+
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let dispatch: SdkError<GetSecretValueError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        let error = SecretError::from_sdk("app/slack", dispatch);
+        assert_eq!(error.class(), ErrorClass::Transient);
+        assert!(error.to_string().contains("refused"), "{error}");
+    }
+
+    #[test]
+    fn unreadable_responses_never_carry_the_body() {
+        let raw = HttpResponse::new(200u16.try_into().unwrap(), VALUE.into());
+        let error = SecretError::from_sdk(
+            "app/slack",
+            SdkError::response_error(format!("bad json near {VALUE}"), raw),
+        );
+        assert_eq!(error.class(), ErrorClass::Transient);
+        assert!(!error.to_string().contains(VALUE));
+        assert!(!format!("{error:?}").contains(VALUE));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Shape {
+        signing_secret: String,
+        retries: u32,
+    }
+
+    fn json_error(input: &str) -> SecretError {
+        let error = serde_json::from_str::<Shape>(input).unwrap_err();
+        SecretError::from_json::<Shape>("app/slack", &error)
+    }
+
+    #[test]
+    fn json_errors_name_the_secret_and_never_quote_it() {
+        let inputs = [
+            VALUE.to_owned(),
+            format!("{{\"signing_secret\": \"{VALUE}\""),
+            format!("{{\"signing_secret\": \"x\", \"retries\": \"{VALUE}\"}}"),
+            format!("{{\"signing_secret\": [\"{VALUE}\"], \"retries\": 1}}"),
+            format!("\"{VALUE}\""),
+        ];
+        for input in inputs {
+            let error = json_error(&input);
+            let (text, debug) = (error.to_string(), format!("{error:?}"));
+            assert_eq!(error.class(), ErrorClass::Permanent);
+            assert!(
+                text.starts_with("secret `app/slack` is malformed"),
+                "{text}"
+            );
+            assert!(
+                !text.contains(VALUE) && !debug.contains(VALUE),
+                "{text} / {debug}"
+            );
+        }
+        assert!(
+            json_error(VALUE)
+                .to_string()
+                .contains("not valid JSON (line 1")
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let error = json_error(r#"{"signing_secret": "x"}"#);
+        assert!(
+            error.to_string().contains("no field `retries` required by"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_error_chain_is_joined_without_repeats() {
+        let inner = std::io::Error::other("connection refused");
+        let outer = ConnectorError::io(Box::new(inner));
+        assert_eq!(chain(&outer), "io error: connection refused");
+    }
+}

@@ -1,0 +1,315 @@
+//! Stripe: `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>…]`.
+//!
+//! The signed content is `{t}.{body}`, the MAC HMAC-SHA256 in lower hex, and the key the whole
+//! `whsec_…` string as bytes (it is *not* base64-decoded, unlike Standard Webhooks). While an
+//! endpoint secret rolls, Stripe sends one `v1` per active secret: any match accepts. `v0` (test
+//! mode, legacy) and unknown schemes are ignored.
+//!
+//! Tolerance: the timestamp may be at most 300 s old (exactly 300 s is accepted). Like Stripe's
+//! official SDKs, a timestamp in the future is **not** rejected: the SDKs only bound the age, and
+//! refusing skewed-ahead deliveries would turn a provider clock drift into lost events.
+
+use std::time::Duration;
+
+use super::{
+    Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Tag, Verified, VerifyError, WebhookSecret,
+    check_timestamp, decode_hex_tag, hmac_sha256, match_any, parse_timestamp, raw_key, required,
+};
+
+/// The signature header (canonical lower-case name).
+pub const SIGNATURE_HEADER: &str = "stripe-signature";
+
+/// A parsed `Stripe-Signature` header, borrowing from the header text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureHeader<'a> {
+    /// The `t=` value exactly as sent: it is part of the signed content.
+    pub timestamp_text: &'a str,
+    /// The `t=` value as unix seconds.
+    pub timestamp: i64,
+    /// Every `v1=` value, in order, undecoded.
+    pub v1: Vec<&'a str>,
+}
+
+/// Parses a `Stripe-Signature` header value.
+///
+/// Items are `key=value`, separated by commas (whitespace around items is tolerated). Exactly one
+/// `t` is required (a second one is refused as ambiguous); `v1` entries are collected; `v0`,
+/// unknown keys and items without `=` are ignored. A header without any `v1` parses fine — it
+/// simply cannot match.
+pub fn parse_header(value: &str) -> Result<SignatureHeader<'_>, VerifyError> {
+    let malformed = |reason| VerifyError::MalformedHeader {
+        header: SIGNATURE_HEADER,
+        reason,
+    };
+    let mut timestamp_text = None;
+    let mut v1 = Vec::new();
+    for item in value.split(',') {
+        let Some((key, val)) = item.trim().split_once('=') else {
+            continue;
+        };
+        match key {
+            "t" if timestamp_text.is_some() => return Err(malformed("more than one timestamp")),
+            "t" => timestamp_text = Some(val),
+            "v1" => v1.push(val),
+            _ => {}
+        }
+    }
+    let timestamp_text = timestamp_text.ok_or(malformed("no timestamp"))?;
+    let timestamp = parse_timestamp(timestamp_text, SIGNATURE_HEADER)?;
+    Ok(SignatureHeader {
+        timestamp_text,
+        timestamp,
+        v1,
+    })
+}
+
+/// Verifies a Stripe webhook with the default tolerance (300 s into the past, future accepted).
+///
+/// `body` is the raw request body exactly as received; `headers` are matched case-insensitively;
+/// `secrets` holds the endpoint's `whsec_…` secret(s), current first; `clock` says what "now" is.
+pub fn verify<H: Headers + ?Sized>(
+    body: &[u8],
+    headers: &H,
+    secrets: &SecretSet,
+    clock: &dyn Clock,
+) -> Result<Verified, VerifyError> {
+    verify_with_tolerance(body, headers, secrets, clock, DEFAULT_TOLERANCE)
+}
+
+/// [`verify`] with a custom maximum age (future timestamps are still accepted).
+pub fn verify_with_tolerance<H: Headers + ?Sized>(
+    body: &[u8],
+    headers: &H,
+    secrets: &SecretSet,
+    clock: &dyn Clock,
+    tolerance: Duration,
+) -> Result<Verified, VerifyError> {
+    let header = parse_header(required(headers, SIGNATURE_HEADER)?)?;
+    check_timestamp(header.timestamp, clock.unix_now(), tolerance, None)?;
+    let candidates: Vec<Tag> = header.v1.iter().filter_map(|s| decode_hex_tag(s)).collect();
+    let parts: [&[u8]; 3] = [header.timestamp_text.as_bytes(), b".", body];
+    let secret_index = match_any(secrets, raw_key, &parts, &candidates)?;
+    Ok(Verified {
+        secret_index,
+        timestamp: Some(header.timestamp),
+    })
+}
+
+/// Produces the `Stripe-Signature` value for `body` signed at `timestamp` with one `v1` per
+/// secret (as Stripe does during a roll) — for tests, sample events and stand-ins.
+pub fn sign(body: &[u8], secrets: &[&WebhookSecret], timestamp: i64) -> String {
+    let ts = timestamp.to_string();
+    let mut value = format!("t={ts}");
+    for secret in secrets {
+        if let Some(tag) = hmac_sha256(secret.expose(), &[ts.as_bytes(), b".", body]) {
+            value.push_str(",v1=");
+            value.push_str(&hex::encode(tag));
+        }
+    }
+    value
+}
+
+/// The headers of a signed Stripe delivery: `[("stripe-signature", …)]` — for tests and tools.
+pub fn signed_headers(
+    body: &[u8],
+    secret: &WebhookSecret,
+    timestamp: i64,
+) -> Vec<(&'static str, String)> {
+    vec![(SIGNATURE_HEADER, sign(body, &[secret], timestamp))]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::FixedClock;
+
+    const SECRET: &str = "whsec_test_secret_for_stripe";
+    const BODY: &[u8] = br#"{"id":"evt_1","object":"event","type":"charge.succeeded"}"#;
+    const T: i64 = 1_700_000_000;
+
+    fn secret() -> WebhookSecret {
+        WebhookSecret::new(SECRET)
+    }
+
+    fn run(
+        header: &str,
+        body: &[u8],
+        secrets: &SecretSet,
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        verify(
+            body,
+            &[("Stripe-Signature", header)],
+            secrets,
+            &FixedClock(now),
+        )
+    }
+
+    #[test]
+    fn known_answer_computed_independently() {
+        // HMAC-SHA256(key="whsec_test_secret_for_stripe", "1700000000.{BODY}") computed with
+        // Python's hmac module; it pins the key (whole whsec_ string) and the signed content.
+        let header = sign(BODY, &[&secret()], T);
+        assert_eq!(
+            header,
+            "t=1700000000,v1=98e2568ae8341d041d96620c7c72fe4dc57256eee971e75f191b6754bb4c1e0a"
+        );
+    }
+
+    #[test]
+    fn valid_signature_is_accepted() {
+        let header = sign(BODY, &[&secret()], T);
+        let v = run(&header, BODY, &SecretSet::new(SECRET), T).unwrap();
+        assert_eq!(
+            v,
+            Verified {
+                secret_index: 0,
+                timestamp: Some(T)
+            }
+        );
+    }
+
+    #[test]
+    fn wrong_secret_is_refused() {
+        let header = sign(BODY, &[&WebhookSecret::new("whsec_other")], T);
+        assert_eq!(
+            run(&header, BODY, &SecretSet::new(SECRET), T),
+            Err(VerifyError::NoMatchingSignature)
+        );
+    }
+
+    #[test]
+    fn one_changed_body_byte_is_refused() {
+        let header = sign(BODY, &[&secret()], T);
+        let mut body = BODY.to_vec();
+        body[10] ^= 1;
+        assert_eq!(
+            run(&header, &body, &SecretSet::new(SECRET), T),
+            Err(VerifyError::NoMatchingSignature)
+        );
+    }
+
+    #[test]
+    fn missing_header_is_refused() {
+        let none: [(&str, &str); 0] = [];
+        assert_eq!(
+            verify(BODY, &none, &SecretSet::new(SECRET), &FixedClock(T)),
+            Err(VerifyError::MissingHeader("stripe-signature"))
+        );
+    }
+
+    #[test]
+    fn malformed_headers_are_refused() {
+        let s = SecretSet::new(SECRET);
+        for bad in ["", "v1=abcd", "t=abc,v1=00", "t=1,t=2,v1=00", "garbage"] {
+            assert!(
+                matches!(
+                    run(bad, BODY, &s, T),
+                    Err(VerifyError::MalformedHeader {
+                        header: "stripe-signature",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn undecodable_or_absent_v1_is_no_match() {
+        let s = SecretSet::new(SECRET);
+        assert_eq!(
+            run("t=1700000000,v1=zz", BODY, &s, T),
+            Err(VerifyError::NoMatchingSignature)
+        );
+        assert_eq!(
+            run("t=1700000000", BODY, &s, T),
+            Err(VerifyError::NoMatchingSignature)
+        );
+    }
+
+    #[test]
+    fn v0_and_unknown_schemes_are_ignored() {
+        let good = sign(BODY, &[&secret()], T);
+        let sig = good.split_once(",v1=").unwrap().1;
+        // The right MAC under v0 or an unknown scheme must not be accepted...
+        let s = SecretSet::new(SECRET);
+        assert_eq!(
+            run(&format!("t={T},v0={sig}"), BODY, &s, T),
+            Err(VerifyError::NoMatchingSignature)
+        );
+        assert_eq!(
+            run(&format!("t={T},v2={sig}"), BODY, &s, T),
+            Err(VerifyError::NoMatchingSignature)
+        );
+        // ...and their presence next to a valid v1 does no harm.
+        assert!(run(&format!("t={T},v0=00,x=y,v1={sig},junk"), BODY, &s, T).is_ok());
+    }
+
+    #[test]
+    fn age_edge_is_300_seconds_inclusive() {
+        let header = sign(BODY, &[&secret()], T);
+        let s = SecretSet::new(SECRET);
+        assert!(run(&header, BODY, &s, T + 300).is_ok());
+        assert_eq!(
+            run(&header, BODY, &s, T + 301),
+            Err(VerifyError::TimestampOutOfTolerance {
+                timestamp: T,
+                now: T + 301,
+                tolerance_secs: 300
+            })
+        );
+    }
+
+    #[test]
+    fn future_timestamps_are_accepted_like_the_sdks() {
+        let header = sign(BODY, &[&secret()], T);
+        let s = SecretSet::new(SECRET);
+        assert!(run(&header, BODY, &s, T - 301).is_ok());
+        assert!(run(&header, BODY, &s, T - 86_400).is_ok());
+    }
+
+    #[test]
+    fn several_v1_with_one_valid_during_a_roll() {
+        let header = sign(
+            BODY,
+            &[&WebhookSecret::new("whsec_new_unknown"), &secret()],
+            T,
+        );
+        assert_eq!(header.matches("v1=").count(), 2);
+        assert!(run(&header, BODY, &SecretSet::new(SECRET), T).is_ok());
+    }
+
+    #[test]
+    fn previous_secret_matches_after_rotation() {
+        let header = sign(BODY, &[&secret()], T);
+        let s = SecretSet::new("whsec_current").with_previous(SECRET);
+        assert_eq!(run(&header, BODY, &s, T).unwrap().secret_index, 1);
+    }
+
+    #[test]
+    fn header_name_is_case_insensitive() {
+        let header = sign(BODY, &[&secret()], T);
+        let s = SecretSet::new(SECRET);
+        for name in ["stripe-signature", "STRIPE-SIGNATURE", "Stripe-Signature"] {
+            assert!(
+                verify(BODY, &[(name, header.as_str())], &s, &FixedClock(T)).is_ok(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_header_collects_v1_and_keeps_timestamp_text() {
+        let h = parse_header("t=123, v1=aa,v0=bb,v1=cc,foo").unwrap();
+        assert_eq!(h.timestamp, 123);
+        assert_eq!(h.timestamp_text, "123");
+        assert_eq!(h.v1, vec!["aa", "cc"]);
+    }
+
+    #[test]
+    fn signed_headers_round_trip() {
+        let headers = signed_headers(BODY, &secret(), T);
+        assert!(verify(BODY, &headers, &SecretSet::new(SECRET), &FixedClock(T)).is_ok());
+    }
+}

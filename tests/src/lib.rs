@@ -1,0 +1,6 @@
+//! Test harness: the local AWS emulator (moto's server) and helpers shared by the
+//! end-to-end tests under `tests/tests/`.
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+pub mod moto;
+pub mod runtime_api;
