@@ -19,26 +19,32 @@
 //! [`CloudEvent::from_json`] accepts only valid envelopes: `specversion` is `"1.0"`; `id`,
 //! `source` and `type` are non-empty strings; optional attributes, when present, are non-empty
 //! strings and `time` is RFC 3339; extension names are lower-case `a-z0-9` and their values are
-//! strings, booleans or 32-bit integers; `data` and `data_base64` are not both present. Anything
-//! else is an [`EnvelopeError`] naming the offending attribute, and always
-//! [`ErrorClass::Permanent`](crate::ErrorClass::Permanent): the same bytes can never be
-//! processed, so the message belongs in the dead-letter queue. A JSON `null` context attribute
-//! counts as absent, as the JSON event format allows. URI attributes (`source`, `dataschema`)
-//! are checked for presence only, not parsed: a URI parser costs more than it saves here.
+//! strings, booleans or 32-bit integers; `data` is one valid JSON value (`null` included);
+//! `data` and `data_base64` are not both present. Anything else is an [`EnvelopeError`] naming
+//! the offending attribute, and always [`ErrorClass::Permanent`](crate::ErrorClass::Permanent):
+//! the same bytes can never be processed, so the message belongs in the dead-letter queue. A
+//! JSON `null` context attribute counts as absent, as the JSON event format allows. URI
+//! attributes (`source`, `dataschema`) are checked for presence only, not parsed: a URI parser
+//! costs more than it saves here.
 //!
 //! # Payload fidelity
 //!
-//! JSON payloads are kept as a [`serde_json::Value`], which preserves every value but not the
-//! original bytes (whitespace, key order, number spelling). When the exact bytes matter (a
-//! signature to re-check downstream, a non-JSON body), use [`CloudEvent::new_binary`]: the
-//! payload then travels as `data_base64` and comes back byte for byte.
+//! A JSON payload is held as a [`serde_json::value::RawValue`] ([`Data::Json`]): the provider's
+//! text, validated but never parsed into a tree or re-serialized. [`CloudEvent::to_json`]
+//! writes it into `data` verbatim and [`CloudEvent::from_json`] captures it back verbatim, so
+//! key order, whitespace inside the value, number spelling (`1.0`, `1e3`, integers beyond
+//! 64 bits) and string escapes survive every hop. Only whitespace *around* the value is
+//! dropped, as it is not part of it. A deliverer parses `data` once, straight into its own
+//! type, with [`CloudEvent::data_as`]. When the exact bytes including that outer whitespace
+//! matter (a signature to re-check downstream), or the body is not JSON, use
+//! [`CloudEvent::new_binary`]: the payload then travels as `data_base64`.
 //!
-//! Cost, measured for a 10 KB JSON body (opt-level 3, loaded 2-core host): parsing it into a
-//! `Value` is ~70 µs of the ~100 µs that `new` + [`CloudEvent::to_json`] take, and dominates
-//! [`CloudEvent::from_json`] (~80 µs) too — it is allocation-bound, one node per JSON value.
-//! [`CloudEvent::new_binary`] + `to_json` take ~11 µs. Holding `data` as a
-//! `Box<serde_json::value::RawValue>` (serde_json feature `raw_value`, not declared by this
-//! crate) would make the JSON path ~10 µs and byte-exact as well.
+//! Cost, measured with `benches/envelope.rs` for a ~10 KB Stripe-like body (release profile,
+//! i.e. opt-level "z" + LTO, shared 2-core host): [`CloudEvent::new_json_bytes`] + two
+//! attributes + `to_json` ~12.5 µs, [`CloudEvent::from_json`] ~14 µs, `from_json` +
+//! `data_as` into a small borrowed struct ~26 µs. Each is about one validating scan of the
+//! payload plus a copy. Holding `data` as a `serde_json::Value` instead cost ~100 µs and
+//! ~80 µs (measured earlier at opt-level 3): a heap node per JSON value.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -50,6 +56,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -124,8 +131,30 @@ pub enum EnvelopeError {
     /// `data_base64` is not valid base64.
     #[error("envelope attribute `data_base64` is not valid base64: {0}")]
     Base64(#[source] base64::DecodeError),
-    /// The envelope could not be written as JSON (only a `time` outside years 0–9999 can cause
-    /// this).
+    /// A JSON payload given to [`CloudEvent::new_json_bytes`] is not valid JSON (or not UTF-8).
+    /// serde_json's syntax errors give a position, never the offending text.
+    #[error("envelope attribute `data` is not valid JSON: {0}")]
+    Data(#[source] serde_json::Error),
+    /// `data` does not have the shape [`CloudEvent::data_as`] was asked for.
+    ///
+    /// Only the position within `data` is kept: serde's own message would quote the offending
+    /// value (`invalid type: string "…"`), and values may carry customer data.
+    #[error(
+        "envelope attribute `data` does not match the expected type (at line {line}, column {column} of `data`)"
+    )]
+    DataType {
+        /// 1-based line within the `data` text where deserialization failed.
+        line: usize,
+        /// 1-based column within that line.
+        column: usize,
+    },
+    /// [`CloudEvent::data_as`] was called on an event without inline JSON `data` (no payload,
+    /// or one carried as `data_base64`).
+    #[error("envelope has no JSON `data`")]
+    NoJsonData,
+    /// The envelope (or a payload given to [`CloudEvent::new_value`]) could not be written as
+    /// JSON: a `time` outside years 0–9999, or a payload whose `Serialize` fails (e.g. a map
+    /// with non-string keys).
     #[error("envelope could not be serialized: {0}")]
     Serialize(#[source] serde_json::Error),
 }
@@ -138,12 +167,27 @@ impl Classify for EnvelopeError {
 }
 
 /// The payload of an event: JSON (`data`) or exact bytes (`data_base64`).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Equality compares JSON payloads by their text, as they travel: `{"a":1}` and `{ "a": 1 }`
+/// are different payloads.
+#[derive(Debug, Clone)]
 pub enum Data {
-    /// A JSON payload, carried inline as the `data` member.
-    Json(Value),
+    /// A JSON payload, carried inline as the `data` member exactly as it was received: the
+    /// text is validated but never re-serialized, so key order, whitespace and number spelling
+    /// survive every hop.
+    Json(Box<RawValue>),
     /// Raw bytes, carried as the base64 `data_base64` member and restored byte for byte.
     Binary(Vec<u8>),
+}
+
+impl PartialEq for Data {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Data::Json(a), Data::Json(b)) => a.get() == b.get(),
+            (Data::Binary(a), Data::Binary(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// One CloudEvents 1.0 event, always valid by construction.
@@ -151,7 +195,8 @@ pub enum Data {
 /// Fields are private so that every `CloudEvent` in the process satisfies the specification:
 /// one built with [`CloudEvent::new`] has been checked on the way in, and one read with
 /// [`CloudEvent::from_json`] has been validated. It also implements `Serialize` and
-/// `Deserialize` (with the same validation), so it can be embedded in other serde types.
+/// `Deserialize` (with the same validation), so it can be embedded in other serde_json
+/// documents; the raw `data` ties both to serde_json.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloudEvent {
     id: String,
@@ -166,12 +211,16 @@ pub struct CloudEvent {
 }
 
 impl CloudEvent {
-    /// A new event carrying a JSON payload, with `datacontenttype` set to `application/json`.
+    /// A new event carrying an already-validated JSON payload, with `datacontenttype` set to
+    /// `application/json`. The payload's text goes into `data` verbatim.
     ///
     /// `id` should be the provider's delivery id when there is one (so redeliveries deduplicate,
     /// see [`CloudEvent::dedup_key`]), else [`CloudEvent::random_id`]. `source` is a
     /// URI-reference naming the producer (e.g. `/switchyard/stripe`), `ty` the event type
     /// (e.g. `com.stripe.invoice.paid`).
+    ///
+    /// A receiver holding the provider's body as bytes wants [`CloudEvent::new_json_bytes`];
+    /// code that builds the payload itself wants [`CloudEvent::new_value`].
     ///
     /// # Errors
     /// [`EnvelopeError::Empty`] if `id`, `source` or `ty` is empty.
@@ -179,12 +228,64 @@ impl CloudEvent {
         id: impl Into<String>,
         source: impl Into<String>,
         ty: impl Into<String>,
-        data: Value,
+        data: Box<RawValue>,
     ) -> Result<Self, EnvelopeError> {
         let mut event = Self::bare(id.into(), source.into(), ty.into())?;
         event.datacontenttype = Some(JSON_CONTENT_TYPE.to_owned());
         event.data = Some(Data::Json(data));
         Ok(event)
+    }
+
+    /// A new event whose `data` is the JSON body `body` (e.g. a webhook request body), kept
+    /// byte for byte; `datacontenttype` is `application/json`.
+    ///
+    /// The body is checked in one scan (valid UTF-8, exactly one JSON value) and copied, never
+    /// parsed into a tree. Whitespace around the value is not part of it and is dropped;
+    /// everything between its first and last byte is kept as is. When downstream needs the
+    /// body including that outer whitespace (a signature to re-check), use
+    /// [`CloudEvent::new_binary`].
+    ///
+    /// # Errors
+    /// [`EnvelopeError::Empty`] if `id`, `source` or `ty` is empty; [`EnvelopeError::Data`] if
+    /// `body` is not valid JSON.
+    pub fn new_json_bytes(
+        id: impl Into<String>,
+        source: impl Into<String>,
+        ty: impl Into<String>,
+        body: &[u8],
+    ) -> Result<Self, EnvelopeError> {
+        let event = Self::bare(id.into(), source.into(), ty.into())?;
+        let data: Box<RawValue> = serde_json::from_slice(body).map_err(EnvelopeError::Data)?;
+        Ok(Self {
+            datacontenttype: Some(JSON_CONTENT_TYPE.to_owned()),
+            data: Some(Data::Json(data)),
+            ..event
+        })
+    }
+
+    /// A new event whose `data` is `data` serialized as JSON: a [`serde_json::Value`] (e.g.
+    /// from `json!`) or any `Serialize` type, by value or by reference. `datacontenttype` is
+    /// `application/json`.
+    ///
+    /// For a payload received from a provider use [`CloudEvent::new_json_bytes`] instead: it
+    /// keeps the provider's bytes rather than re-writing them.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::Empty`] if `id`, `source` or `ty` is empty; [`EnvelopeError::Serialize`]
+    /// if `data`'s `Serialize` implementation fails (e.g. a map with non-string keys).
+    pub fn new_value(
+        id: impl Into<String>,
+        source: impl Into<String>,
+        ty: impl Into<String>,
+        data: impl Serialize,
+    ) -> Result<Self, EnvelopeError> {
+        let event = Self::bare(id.into(), source.into(), ty.into())?;
+        let data = serde_json::value::to_raw_value(&data).map_err(EnvelopeError::Serialize)?;
+        Ok(Self {
+            datacontenttype: Some(JSON_CONTENT_TYPE.to_owned()),
+            data: Some(Data::Json(data)),
+            ..event
+        })
     }
 
     /// A new event carrying exact bytes (`data_base64`) of the given media type.
@@ -334,12 +435,39 @@ impl CloudEvent {
         self.data.as_ref()
     }
 
-    /// The payload if it is inline JSON.
-    pub fn data_json(&self) -> Option<&Value> {
+    /// The payload if it is inline JSON, as the exact text that travels in `data`
+    /// ([`RawValue::get`] gives the `&str`).
+    pub fn data_json(&self) -> Option<&RawValue> {
         match &self.data {
-            Some(Data::Json(v)) => Some(v),
+            Some(Data::Json(raw)) => Some(raw),
             _ => None,
         }
+    }
+
+    /// Parses the inline JSON payload straight into the caller's type, e.g. a deliverer's own
+    /// `struct Invoice { .. }`, without an intermediate [`Value`]. `T` may borrow from the
+    /// event (`&str` fields, for strings without escapes).
+    ///
+    /// # Errors
+    /// [`EnvelopeError::NoJsonData`] if there is no inline JSON payload;
+    /// [`EnvelopeError::DataType`] if it does not deserialize into `T`. Both are
+    /// [`Permanent`](crate::ErrorClass::Permanent), and neither quotes the payload.
+    pub fn data_as<'a, T: Deserialize<'a>>(&'a self) -> Result<T, EnvelopeError> {
+        let raw = self.data_json().ok_or(EnvelopeError::NoJsonData)?;
+        serde_json::from_str(raw.get()).map_err(|e| EnvelopeError::DataType {
+            line: e.line(),
+            column: e.column(),
+        })
+    }
+
+    /// The inline JSON payload parsed into a [`Value`]: convenient, but it allocates a node
+    /// per JSON value, so prefer [`CloudEvent::data_as`] with a concrete type on hot paths.
+    ///
+    /// # Errors
+    /// As [`CloudEvent::data_as`] (a payload nested deeper than serde_json's recursion limit
+    /// of 128 cannot become a `Value`).
+    pub fn data_value(&self) -> Result<Value, EnvelopeError> {
+        self.data_as()
     }
 
     /// The payload if it travelled as exact bytes (`data_base64`).
@@ -376,7 +504,9 @@ impl CloudEvent {
 
     /// Reads and validates an envelope from JSON text or bytes (an SQS message body).
     ///
-    /// The input is parsed once, straight into the event; `data` is moved, not copied.
+    /// The input is parsed once, straight into the event. `data` is captured as raw text: its
+    /// extent is found in one validating scan and the text is copied out verbatim, never parsed
+    /// into a tree (use [`CloudEvent::data_as`] for that).
     ///
     /// # Errors
     /// An [`EnvelopeError`] naming the first problem found; see the module documentation for
@@ -399,7 +529,16 @@ impl CloudEvent {
         let mut data_base64 = None;
         let mut extensions = BTreeMap::new();
 
-        for (name, value) in raw.0 {
+        for (name, member) in raw.0 {
+            let value = match member {
+                Member::Value(value) => value,
+                Member::Data(raw) => {
+                    if data.replace(raw).is_some() {
+                        return Err(EnvelopeError::Duplicate(name));
+                    }
+                    continue;
+                }
+            };
             let (known, slot): (&'static str, _) = match name.as_str() {
                 "specversion" => ("specversion", &mut specversion),
                 "id" => ("id", &mut id),
@@ -410,12 +549,6 @@ impl CloudEvent {
                 "dataschema" => ("dataschema", &mut dataschema),
                 "subject" => ("subject", &mut subject),
                 "data_base64" => ("data_base64", &mut data_base64),
-                "data" => {
-                    if data.replace(value).is_some() {
-                        return Err(EnvelopeError::Duplicate(name));
-                    }
-                    continue;
-                }
                 _ => {
                     check_extension_name(&name)?;
                     match extensions.entry(name) {
@@ -557,7 +690,14 @@ fn truncate(s: &str) -> String {
 
 /// The top-level members of an envelope, in order, before validation (duplicates included,
 /// so validation can reject them rather than silently keep the last).
-struct RawEvent(Vec<(String, Value)>);
+struct RawEvent(Vec<(String, Member)>);
+
+/// One top-level member's value: `data` is captured as raw text, everything else (small
+/// context attributes and extensions) as a [`Value`].
+enum Member {
+    Value(Value),
+    Data(Box<RawValue>),
+}
 
 impl<'de> Deserialize<'de> for RawEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -571,11 +711,15 @@ impl<'de> Deserialize<'de> for RawEvent {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent, A::Error> {
-                let mut members: Vec<(String, Value)> =
+                let mut members: Vec<(String, Member)> =
                     Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(name) = map.next_key::<String>()? {
-                    let value = map.next_value::<Value>()?;
-                    members.push((name, value));
+                    let member = if name == "data" {
+                        Member::Data(map.next_value::<Box<RawValue>>()?)
+                    } else {
+                        Member::Value(map.next_value::<Value>()?)
+                    };
+                    members.push((name, member));
                 }
                 Ok(RawEvent(members))
             }
@@ -609,7 +753,8 @@ impl Serialize for CloudEvent {
             map.serialize_entry(name, value)?;
         }
         match &self.data {
-            Some(Data::Json(v)) => map.serialize_entry("data", v)?,
+            // Written verbatim by serde_json's serializer (the `raw_value` feature).
+            Some(Data::Json(raw)) => map.serialize_entry("data", raw)?,
             Some(Data::Binary(b)) => map.serialize_entry("data_base64", &BASE64.encode(b))?,
             None => {}
         }
@@ -619,7 +764,8 @@ impl Serialize for CloudEvent {
 
 impl<'de> Deserialize<'de> for CloudEvent {
     /// Validates exactly like [`CloudEvent::from_json`]; the [`EnvelopeError`] becomes the
-    /// deserializer's error message.
+    /// deserializer's error message. `data` is captured with serde_json's raw-value support, so
+    /// this works from serde_json (text, bytes or a [`Value`]) but not from other formats.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = RawEvent::deserialize(deserializer)?;
         CloudEvent::from_raw(raw).map_err(de::Error::custom)
@@ -636,7 +782,7 @@ mod tests {
     use time::macros::datetime;
 
     fn sample() -> CloudEvent {
-        CloudEvent::new(
+        CloudEvent::new_value(
             "evt_123",
             "/switchyard/stripe",
             "com.stripe.invoice.paid",
@@ -684,12 +830,185 @@ mod tests {
     }
 
     #[test]
-    fn data_is_semantically_untouched() {
-        let payload = r#"{"z":1,"a":[1.5,-0,1e3,"é\u0000"],"big":18446744073709551615,"neg":-9223372036854775808}"#;
-        let original: Value = serde_json::from_str(payload).unwrap();
-        let event = CloudEvent::new("1", "s", "t", original.clone()).unwrap();
-        let back = CloudEvent::from_json(event.to_json().unwrap()).unwrap();
-        assert_eq!(back.data_json(), Some(&original));
+    fn json_data_round_trips_byte_for_byte() {
+        // Odd whitespace, keys out of order, numbers spelled in ways a re-serializer would
+        // change (1.0 -> 1, 1e3 -> 1000.0), one beyond u64, escapes left as written.
+        let payload = "{ \"b\" :1,\n\t\"a\":2 , \"n\": [1.0,1e3, -0, 1E+2, 0.10, 184467440737095516160],\r\n \"s\":\"\\u00e9\\n\\/\" }";
+        let event = CloudEvent::new_json_bytes("1", "s", "t", payload.as_bytes()).unwrap();
+        assert_eq!(event.data_json().unwrap().get(), payload);
+        let text = event.to_json().unwrap();
+        assert!(text.contains(&format!(r#""data":{payload}"#)), "{text}");
+        let back = CloudEvent::from_json(&text).unwrap();
+        assert_eq!(back.data_json().unwrap().get(), payload);
+        assert_eq!(back, event);
+        assert_eq!(back.to_json().unwrap(), text);
+    }
+
+    #[test]
+    fn key_order_and_number_spelling_are_kept() {
+        let event = CloudEvent::new_json_bytes("1", "s", "t", br#"{"b":1,"a":2}"#).unwrap();
+        let text = event.to_json().unwrap();
+        assert!(text.contains(r#""data":{"b":1,"a":2}"#), "{text}");
+        for number in ["1.0", "1e3", "-0", "0.10"] {
+            let event = CloudEvent::new_json_bytes("1", "s", "t", number.as_bytes()).unwrap();
+            let text = event.to_json().unwrap();
+            assert!(text.contains(&format!(r#""data":{number}"#)), "{text}");
+            let back = CloudEvent::from_json(&text).unwrap();
+            assert_eq!(back.data_json().unwrap().get(), number);
+        }
+    }
+
+    #[test]
+    fn from_json_captures_data_raw() {
+        // Whitespace around the value belongs to the envelope, inside it to the payload.
+        let e = CloudEvent::from_json(
+            "{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\",\"data\" :  {\"x\" : 1.50}\n}",
+        )
+        .unwrap();
+        assert_eq!(e.data_json().unwrap().get(), r#"{"x" : 1.50}"#);
+        // A JSON null payload is a payload (only context attributes treat null as absent).
+        let e = CloudEvent::from_json(
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data":null}"#,
+        )
+        .unwrap();
+        assert_eq!(e.data_json().unwrap().get(), "null");
+    }
+
+    #[test]
+    fn new_json_bytes_validates_and_trims_outer_whitespace() {
+        let e = CloudEvent::new_json_bytes("1", "s", "t", b" \n{\"a\": [1, 2]}\r\n").unwrap();
+        assert_eq!(e.data_json().unwrap().get(), r#"{"a": [1, 2]}"#);
+        assert_eq!(e.datacontenttype(), Some("application/json"));
+        for bad in [
+            &b""[..],
+            b"not json",
+            b"{\"a\":",
+            b"{\"a\":1} {}",
+            b"{'a':1}",
+            b"[1,]",
+            b"\"\xff\"",
+        ] {
+            let e = CloudEvent::new_json_bytes("1", "s", "t", bad).unwrap_err();
+            assert!(matches!(e, EnvelopeError::Data(_)), "{bad:?}: {e}");
+            assert!(e.to_string().contains("`data`"), "{e}");
+            assert_eq!(e.class(), ErrorClass::Permanent);
+        }
+        // The cheap attribute checks still come first.
+        assert!(matches!(
+            CloudEvent::new_json_bytes("", "s", "t", b"{}"),
+            Err(EnvelopeError::Empty("id"))
+        ));
+    }
+
+    #[test]
+    fn new_value_serializes_values_and_structs() {
+        #[derive(Serialize)]
+        struct Paid<'a> {
+            invoice: &'a str,
+            amount: u64,
+        }
+        let e = CloudEvent::new_value("1", "s", "t", json!({"b": 1, "a": [true, null]})).unwrap();
+        // serde_json's Value map is sorted (no `preserve_order`); the text is compact.
+        assert_eq!(e.data_json().unwrap().get(), r#"{"a":[true,null],"b":1}"#);
+        let e = CloudEvent::new_value(
+            "1",
+            "s",
+            "t",
+            &Paid {
+                invoice: "in_1",
+                amount: 4200,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            e.data_json().unwrap().get(),
+            r#"{"invoice":"in_1","amount":4200}"#
+        );
+        let non_string_keys: BTreeMap<(u8, u8), u8> = BTreeMap::from([((1, 2), 3)]);
+        assert!(matches!(
+            CloudEvent::new_value("1", "s", "t", non_string_keys),
+            Err(EnvelopeError::Serialize(_))
+        ));
+        let raw = RawValue::from_string("[1,  2]".to_owned()).unwrap();
+        let e = CloudEvent::new("1", "s", "t", raw).unwrap();
+        assert_eq!(e.data_json().unwrap().get(), "[1,  2]");
+    }
+
+    #[test]
+    fn data_as_parses_into_the_callers_type() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Invoice {
+            amount: u64,
+            currency: String,
+        }
+        #[derive(Deserialize)]
+        struct Borrowed<'a> {
+            currency: &'a str,
+        }
+        let e = CloudEvent::new_json_bytes(
+            "1",
+            "s",
+            "t",
+            br#"{"currency":"eur","extra":[1,2],"amount":4200}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e.data_as::<Invoice>().unwrap(),
+            Invoice {
+                amount: 4200,
+                currency: "eur".to_owned()
+            }
+        );
+        assert_eq!(e.data_as::<Borrowed<'_>>().unwrap().currency, "eur");
+        assert_eq!(e.data_value().unwrap()["amount"], 4200);
+        // Survives the queue hop.
+        let back = CloudEvent::from_json(e.to_json().unwrap()).unwrap();
+        assert_eq!(back.data_as::<Invoice>().unwrap().amount, 4200);
+    }
+
+    #[test]
+    fn data_as_errors_are_permanent_and_quote_nothing() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Invoice {
+            amount: u64,
+        }
+        let e =
+            CloudEvent::new_json_bytes("1", "s", "t", b"{\n  \"amount\": \"acct_secret_4242\"\n}")
+                .unwrap();
+        let err = e.data_as::<Invoice>().unwrap_err();
+        assert!(
+            matches!(err, EnvelopeError::DataType { line: 2, .. }),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(!message.contains("acct_secret_4242"), "{message}");
+        assert!(message.contains("`data`"), "{message}");
+        assert!(std::error::Error::source(&err).is_none());
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert_eq!(crate::Error::from(err).class(), ErrorClass::Permanent);
+
+        let binary =
+            CloudEvent::new_binary("1", "s", "t", b"{}".to_vec(), "application/json").unwrap();
+        assert!(matches!(
+            binary.data_as::<Value>(),
+            Err(EnvelopeError::NoJsonData)
+        ));
+        let none =
+            CloudEvent::from_json(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t"}"#)
+                .unwrap();
+        assert!(matches!(none.data_value(), Err(EnvelopeError::NoJsonData)));
+    }
+
+    #[test]
+    fn equality_compares_json_payload_text() {
+        let a = CloudEvent::new_json_bytes("1", "s", "t", br#"{"a":1}"#).unwrap();
+        let b = CloudEvent::new_json_bytes("1", "s", "t", br#"{ "a": 1 }"#).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a, a.clone());
+        let bin = CloudEvent::new_binary("1", "s", "t", br#"{"a":1}"#.to_vec(), "application/json")
+            .unwrap();
+        assert_ne!(a.data(), bin.data());
     }
 
     #[test]
@@ -841,7 +1160,7 @@ mod tests {
         let e = err(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","ext":4294967296}"#);
         assert!(matches!(e, EnvelopeError::WrongType { .. }), "{e}");
         // The builder applies the same rules.
-        let base = CloudEvent::new("1", "s", "t", Value::Null).unwrap();
+        let base = CloudEvent::new_value("1", "s", "t", Value::Null).unwrap();
         assert!(base.clone().with_extension("Bad-Name", "x").is_err());
         assert!(base.clone().with_extension("id", "x").is_err());
         assert!(base.clone().with_extension("", "x").is_err());
@@ -877,15 +1196,15 @@ mod tests {
     #[test]
     fn builder_rejects_empty_required_attributes() {
         assert!(matches!(
-            CloudEvent::new("", "s", "t", Value::Null),
+            CloudEvent::new_value("", "s", "t", Value::Null),
             Err(EnvelopeError::Empty("id"))
         ));
         assert!(matches!(
-            CloudEvent::new("1", "", "t", Value::Null),
+            CloudEvent::new_value("1", "", "t", Value::Null),
             Err(EnvelopeError::Empty("source"))
         ));
         assert!(
-            CloudEvent::new("1", "s", "t", Value::Null)
+            CloudEvent::new_value("1", "s", "t", Value::Null)
                 .unwrap()
                 .with_subject("")
                 .is_err()

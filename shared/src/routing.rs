@@ -37,7 +37,7 @@ struct Route {
 /// A route table that cannot be used; names what is wrong (never a secret: it holds URLs only).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoutesError {
-    /// `ROUTES` is not a JSON object of pattern → URL or [URL].
+    /// `ROUTES` is not a JSON object of pattern → URL or list of URLs.
     #[error("ROUTES must be a JSON object of event-type pattern to queue URL(s): {0}")]
     Invalid(String),
     /// Neither `QUEUE_URL` nor `ROUTES` says where events go.
