@@ -8,6 +8,7 @@
 //! | [`error`] | the failure taxonomy (throttled / transient / permanent / auth) every caller uses |
 //! | [`classify`] | HTTP status, `Retry-After` and transport errors → a [`error::Classification`] |
 //! | [`http`] | the outbound HTTP client: timeouts on every call, user agent, base-URL override |
+//! | [`receiver`] | the receiver runtime: Function URL webhook → verify → envelope → SQS |
 //! | [`retry`] | jittered exponential backoff that honours `Retry-After` and the Lambda deadline |
 //! | [`secrets`] | Secrets Manager, cached in process with a TTL, typed, redacted |
 //! | [`envelope`] | the CloudEvents 1.0 JSON envelope that travels on the queues |
@@ -23,6 +24,7 @@ pub mod classify;
 pub mod envelope;
 pub mod error;
 pub mod http;
+pub mod receiver;
 pub mod retry;
 pub mod routing;
 pub mod secrets;

@@ -2,5 +2,7 @@
 //! end-to-end tests under `tests/tests/`.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+pub mod function_url;
 pub mod moto;
+pub mod providers;
 pub mod runtime_api;

@@ -315,6 +315,11 @@ impl FunctionProcess {
         self.output.lock().expect("lock").clone()
     }
 
+    /// The operating system's id of the process (e.g. to read `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -1,0 +1,6 @@
+//! The `slack-events` Lambda function: see this crate's README.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchyard::receiver::run(slack_events::Slack).await
+}

@@ -1,0 +1,6 @@
+//! The `standard-webhook` Lambda function: see this crate's README.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchyard::receiver::run(standard_webhook::StandardWebhooks).await
+}

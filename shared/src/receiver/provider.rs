@@ -1,0 +1,149 @@
+//! What an integration tells the receiver runtime: its signature scheme and how to read an
+//! event's identity out of a verified request.
+//!
+//! This is the whole of a receiver function's own code (~50 lines): the kit verifies, limits,
+//! answers, builds the envelope and queues; the provider only says which scheme signs its
+//! requests and where the provider keeps the event's id, type and time.
+
+use lambda_http::http::HeaderMap;
+use time::OffsetDateTime;
+
+use crate::webhook::Scheme;
+
+/// A verified request, as the provider sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The request headers (names are case-insensitive).
+    pub headers: &'a HeaderMap,
+    /// The raw body exactly as received (already base64-decoded when the event said so).
+    pub body: &'a [u8],
+}
+
+impl<'a> Delivery<'a> {
+    /// A header's value as text, if present and valid UTF-8 (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A header that must be present and non-empty, else a [`Rejection`] naming it.
+    pub fn required_header(&self, name: &str) -> Result<&'a str, Rejection> {
+        self.header(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Rejection::new(format!("missing header {name}")))
+    }
+
+    /// The body parsed as JSON into `T` (borrowing from the body where `T` does).
+    ///
+    /// The parse reads only the fields `T` names and skips the rest, so it stays cheap for
+    /// large payloads; it still rejects a body that is not valid JSON as a whole.
+    pub fn json<T: serde::Deserialize<'a>>(&self) -> Result<T, Rejection> {
+        serde_json::from_slice(self.body).map_err(|e| {
+            // serde's message for a data error can quote a field's value; keep the category
+            // and position only.
+            Rejection::new(format!(
+                "body is not the expected JSON ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+}
+
+/// What the receiver should do with a verified request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Normalise it into an envelope and put it on the queues its type routes to.
+    Enqueue(EventInfo),
+    /// Answer it directly and queue nothing: a protocol handshake (Slack's `url_verification`),
+    /// a ping (GitHub's `ping`).
+    Respond {
+        /// The JSON body of the 200 answer.
+        body: serde_json::Value,
+        /// Why, for the log line.
+        reason: &'static str,
+    },
+}
+
+/// The identity of an event, read from the provider's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventInfo {
+    /// The provider's event or delivery id: the CloudEvents `id`, and so the dedup key.
+    pub id: String,
+    /// The provider's event type: the CloudEvents `type`, and what routes match.
+    pub ty: String,
+    /// When the event happened, if the provider says.
+    pub time: Option<OffsetDateTime>,
+    /// What the event is about within the source (a repository, a shop), if useful.
+    pub subject: Option<String>,
+    /// Extension attributes: lower-case `a-z0-9` names, string values (e.g. a retry number).
+    pub extensions: Vec<(&'static str, String)>,
+}
+
+impl EventInfo {
+    /// An event with an id and a type and nothing else yet.
+    pub fn new(id: impl Into<String>, ty: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            ty: ty.into(),
+            time: None,
+            subject: None,
+            extensions: Vec::new(),
+        }
+    }
+
+    /// Sets the event time.
+    pub fn with_time(mut self, time: Option<OffsetDateTime>) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// Sets the subject.
+    pub fn with_subject(mut self, subject: Option<impl Into<String>>) -> Self {
+        self.subject = subject.map(Into::into);
+        self
+    }
+
+    /// Adds an extension attribute when the value is present and non-empty.
+    pub fn with_extension(mut self, name: &'static str, value: Option<impl Into<String>>) -> Self {
+        if let Some(value) = value.map(Into::into).filter(|v: &String| !v.is_empty()) {
+            self.extensions.push((name, value));
+        }
+        self
+    }
+}
+
+/// A verified request the provider cannot make sense of (not JSON, no event id): answered 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejection(String);
+
+impl Rejection {
+    /// A rejection with its reason (shown to the caller, who has proven who they are).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
+
+/// An integration's receiving side.
+pub trait Provider: Send + Sync + 'static {
+    /// The provider's name: the envelope's default `source`, and the log and metric label.
+    fn name(&self) -> &'static str;
+
+    /// The signature scheme its requests carry.
+    fn scheme(&self) -> Scheme;
+
+    /// Reads the event's identity out of a verified request, or says to answer it directly.
+    fn describe(&self, delivery: &Delivery<'_>) -> Result<Decision, Rejection>;
+}
+
+/// Unix seconds to a time, if in range (providers send seconds since the epoch).
+pub fn unix_time(seconds: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(seconds).ok()
+}
+
+/// An RFC 3339 text to a time, if valid.
+pub fn rfc3339_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
