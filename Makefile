@@ -6,7 +6,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(VENV)/bin/moto_server
 CARGO ?= cargo
 
-.PHONY: setup build test lint fmt package bench demo clean
+.PHONY: setup build test lint fmt package bench demo samples clean
 
 ## setup: idempotent: .venv with pinned moto, cargo-lambda, ziglang; the arm64 target.
 setup:
@@ -24,10 +24,13 @@ test: setup lint
 	$(CARGO) test --workspace --doc
 	$(CARGO) nextest run --workspace --no-fail-fast
 
-## lint: formatting check and clippy with warnings as errors.
-lint:
+## lint: formatting, clippy with warnings as errors, and the SAM template (cfn-lint + a check
+## that every function binary is in it with its queue, secret and least-privilege policies).
+lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
+	scripts/check-infra.sh
 
 fmt:
 	$(CARGO) fmt --all
@@ -39,6 +42,11 @@ package: setup
 ## bench: performance benchmarks (never timed unit tests).
 bench: setup
 	$(CARGO) bench --workspace
+
+## samples: regenerate functions/<name>/samples/event.json, signed now with the test secrets
+## (Stripe, Slack and Standard Webhooks samples expire 300 s after signing).
+samples: setup
+	$(CARGO) run -q -p switchyard-e2e --bin switchyard-sample -- --all --functions-dir functions
 
 ## demo: the main job end to end on one machine.
 demo: setup
