@@ -212,10 +212,26 @@ async fn partial_failures_return_exactly_the_failed_ids() {
         ("f/throttled:5", None),
     ];
     let (event, ids) = event_of(&moto, &url, &bodies).await;
-    let runner = BatchRunner::new(moto.sqs()).with_dead_letter_queue(&dlq);
+    let metrics = switchyard::telemetry::metrics::Metrics::builder()
+        .without_cold_start()
+        .build()
+        .unwrap();
+    let runner = BatchRunner::new(moto.sqs())
+        .with_dead_letter_queue(&dlq)
+        .with_metrics(metrics.clone());
     let handler = TestHandler::default();
 
     let response = runner.run(&event, &handler).await.unwrap();
+
+    // The invocation's EMF line counts what happened to each record.
+    let lines = metrics.take_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let emf: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(emf["received"], 6);
+    assert_eq!(emf["delivered"], 2);
+    assert_eq!(emf["retried"], 3);
+    assert_eq!(emf["dead_lettered"], 1);
+    assert!(emf["latency"].is_number());
 
     assert_eq!(
         failures(&response),

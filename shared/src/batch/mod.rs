@@ -77,10 +77,16 @@
 //! #[tokio::main]
 //! async fn main() -> Result<(), lambda_runtime::Error> {
 //!     let sqs = aws_sdk_sqs::Client::new(&switchyard::aws::load_config().await);
-//!     let runner = &BatchRunner::from_env(sqs).with_max_concurrency(5); // DLQ_URL
+//!     let metrics = switchyard::telemetry::metrics::Metrics::from_env();
+//!     let runner = &BatchRunner::from_env(sqs) // DLQ_URL
+//!         .with_max_concurrency(5)
+//!         .with_metrics(metrics.clone()); // received, delivered, retried, dead_lettered, latency
 //!     let deliverer = &Deliverer;
+//!     let metrics = &metrics;
 //!     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-//!         runner.run(&event.payload, deliverer).await
+//!         let response = runner.run(&event.payload, deliverer).await;
+//!         let _ = metrics.flush(); // one EMF line per invocation
+//!         response
 //!     }))
 //!     .await
 //! }

@@ -16,6 +16,7 @@ use super::queue::QueueUrls;
 use super::visibility::{MAX_VISIBILITY, receive_count, visibility_timeout};
 use crate::error::{Classification, Classify, Error, ErrorClass};
 use crate::retry::Backoff;
+use crate::telemetry::metrics::{DEAD_LETTERED, DELIVERED, LATENCY, Metrics, RECEIVED, RETRIED};
 
 /// The environment variable [`BatchRunner::from_env`] reads the dead-letter queue URL from.
 pub const DLQ_URL_ENV: &str = "DLQ_URL";
@@ -78,6 +79,7 @@ pub struct BatchRunner {
     backoff: Backoff,
     max_visibility: Duration,
     queue_urls: QueueUrls,
+    metrics: Option<Metrics>,
 }
 
 impl BatchRunner {
@@ -92,6 +94,7 @@ impl BatchRunner {
             backoff: Backoff::default(),
             max_visibility: MAX_VISIBILITY,
             queue_urls: QueueUrls::default(),
+            metrics: None,
         }
     }
 
@@ -132,6 +135,14 @@ impl BatchRunner {
         self
     }
 
+    /// Records per batch the EMF metrics `received` (records), `delivered` (succeeded),
+    /// `retried` (handed back to SQS), `dead_lettered` and `latency` (the batch, in ms). The
+    /// caller flushes the handle once per invocation.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// The URL of a source queue, known in advance, so no `GetQueueUrl` call is made for it
     /// (optional: without it the URL is looked up once per queue ARN and cached).
     pub fn with_source_queue_url(self, arn: impl Into<String>, url: impl Into<String>) -> Self {
@@ -148,6 +159,7 @@ impl BatchRunner {
         event: &SqsEvent,
         handler: &H,
     ) -> Result<SqsBatchResponse, BatchError> {
+        let started = std::time::Instant::now();
         let units = plan(&event.records);
         let mut outcomes: Vec<(usize, &SqsMessage, Disposition)> = futures::stream::iter(units)
             .map(|unit| self.run_unit(unit, handler))
@@ -178,6 +190,13 @@ impl BatchRunner {
                 }
                 None => unreportable += 1,
             }
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.count(RECEIVED, outcomes.len() as u64);
+            metrics.count(DELIVERED, succeeded as u64);
+            metrics.count(RETRIED, (failed + skipped) as u64);
+            metrics.count(DEAD_LETTERED, dead_lettered as u64);
+            metrics.latency(LATENCY, started.elapsed());
         }
         tracing::info!(
             records = outcomes.len(),
