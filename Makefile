@@ -35,9 +35,11 @@ lint: setup
 fmt:
 	$(CARGO) fmt --all
 
-## package: release builds for Lambda (arm64, Graviton) with cargo-lambda.
+## package: release builds of every function for Lambda (arm64, Graviton) with cargo-lambda,
+## one bootstrap per function under target/lambda/<name>/.
+FUNCTIONS := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard functions/*/Cargo.toml)))
 package: setup
-	$(CARGO) lambda build --release --arm64
+	$(CARGO) lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 
 ## bench: performance benchmarks (never timed unit tests).
 bench: setup

@@ -34,7 +34,6 @@ use criterion::{Criterion, Throughput};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use switchyard::Classification;
 use switchyard::classify::classify_status;
-use switchyard::envelope::{CloudEvent, EnvelopeError};
 use switchyard::receiver::{
     Decision, Delivery, EventInfo, EventSink, Outgoing, Provider, PublishError, Receiver,
     ReceiverConfig, SigningKeys,
@@ -76,21 +75,6 @@ fn header_map(request: &Request) -> HeaderMap {
     map
 }
 
-/// The envelope, built exactly as `Receiver::envelope` (shared/src/receiver/handler.rs) does.
-fn envelope(source: &str, info: &EventInfo, body: &[u8]) -> Result<String, EnvelopeError> {
-    let mut event = CloudEvent::new_json_bytes(info.id.as_str(), source, info.ty.as_str(), body)?;
-    if let Some(time) = info.time {
-        event = event.with_time(time);
-    }
-    if let Some(subject) = &info.subject {
-        event = event.with_subject(subject.as_str())?;
-    }
-    for (name, value) in &info.extensions {
-        event = event.with_extension(*name, value.as_str())?;
-    }
-    event.to_json()
-}
-
 /// The provider's decision for a request the benchmark expects to be queued.
 fn enqueued<P: Provider>(provider: &P, headers: &HeaderMap, body: &[u8]) -> EventInfo {
     match provider.describe(&Delivery { headers, body }) {
@@ -112,7 +96,7 @@ fn kit_work<P: Provider>(
     verifier.verify(body, headers).expect("valid signature");
     let info = enqueued(provider, headers, body);
     let queues = routes.queues_for(&info.ty).len();
-    let json = envelope(source, &info, body).expect("envelope");
+    let json = info.to_envelope(source, body).expect("envelope");
     let class = classify_status(
         black_box(StatusCode::SERVICE_UNAVAILABLE),
         black_box(Some(Duration::from_secs(2))),
@@ -202,7 +186,7 @@ fn bench_receiver<P: Provider + Clone>(c: &mut Criterion, function: &str, provid
         b.iter(|| enqueued(&provider, black_box(&headers), black_box(body)))
     });
     group.bench_function("envelope", |b| {
-        b.iter(|| envelope(source, black_box(&info), black_box(body)))
+        b.iter(|| black_box(&info).to_envelope(source, black_box(body)))
     });
     group.bench_function("kit", |b| {
         b.iter(|| {

@@ -324,6 +324,18 @@ impl FunctionProcess {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Waits up to `timeout` for the process to exit by itself; true if it did.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        while Instant::now() < until {
+            if !self.is_running() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        !self.is_running()
+    }
 }
 
 impl Drop for FunctionProcess {

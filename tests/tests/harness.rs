@@ -43,14 +43,7 @@ async fn a_function_that_cannot_start_reports_init_error() {
     let mut env = moto.env();
     env.push(("SECRET_ID".into(), "does-not-exist".into()));
     let mut process = FunctionProcess::start(&binary("switchyard-baseline"), &api, &env);
-    let mut exited = false;
-    for _ in 0..200 {
-        if !process.is_running() {
-            exited = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let exited = process.wait_exit(Duration::from_secs(10)).await;
     assert!(exited, "baseline should exit when its secret is missing");
     assert!(
         api.first_poll().is_none(),

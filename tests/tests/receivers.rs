@@ -488,14 +488,7 @@ async fn a_receiver_without_its_secret_does_not_start() {
         env.push(("SECRET_ID".into(), "missing-secret".into()));
         env.push(("QUEUE_URL".into(), queue));
         let mut process = FunctionProcess::start(&binary(function), &api, &env);
-        let mut exited = false;
-        for _ in 0..200 {
-            if !process.is_running() {
-                exited = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let exited = process.wait_exit(Duration::from_secs(10)).await;
         assert!(exited, "{function} kept running without its secret");
         assert!(
             api.first_poll().is_none(),
@@ -545,14 +538,7 @@ async fn a_standard_webhooks_secret_that_is_not_base64_fails_the_cold_start() {
         .start()
         .await;
     let mut process = rig.process;
-    let mut exited = false;
-    for _ in 0..200 {
-        if !process.is_running() {
-            exited = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let exited = process.wait_exit(Duration::from_secs(10)).await;
     assert!(exited, "a receiver with an unusable secret must not start");
     let output = process.output().join("\n");
     assert!(output.contains("signing"), "names the secret id: {output}");

@@ -66,16 +66,10 @@ impl Provider for GitHub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
+    use switchyard::receiver::header_map;
 
     fn describe(headers: &[(&str, &str)], body: &str) -> Result<Decision, Rejection> {
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
+        let map = header_map(headers);
         GitHub.describe(&Delivery {
             headers: &map,
             body: body.as_bytes(),

@@ -15,7 +15,6 @@ use super::config::ReceiverConfig;
 use super::provider::{Decision, Delivery, EventInfo, Provider};
 use super::publish::{EventSink, Outgoing};
 use super::signing_keys::SigningKeys;
-use crate::envelope::{CloudEvent, EnvelopeError};
 use crate::routing::Routes;
 use crate::telemetry::logging::event_span;
 use crate::telemetry::metrics::{LATENCY, Metrics, RECEIVED};
@@ -138,7 +137,7 @@ impl<P: Provider> Receiver<P> {
             self.metrics.count(IGNORED, 1);
             return Answer::ignored(&info.id);
         }
-        let envelope = match self.envelope(&info, body) {
+        let envelope = match info.to_envelope(&self.source, body) {
             Ok(json) => json,
             Err(e) => {
                 tracing::warn!(reason = %e, "refused: cannot build an envelope from this event");
@@ -173,24 +172,5 @@ impl<P: Provider> Receiver<P> {
         tracing::info!(event_type = %info.ty, queues = queues.len(), "queued");
         self.metrics.count(QUEUED, 1);
         Answer::accepted(&info.id, queues.len())
-    }
-
-    fn envelope(&self, info: &EventInfo, body: &[u8]) -> Result<String, EnvelopeError> {
-        let mut event = CloudEvent::new_json_bytes(
-            info.id.as_str(),
-            self.source.as_str(),
-            info.ty.as_str(),
-            body,
-        )?;
-        if let Some(time) = info.time {
-            event = event.with_time(time);
-        }
-        if let Some(subject) = &info.subject {
-            event = event.with_subject(subject.as_str())?;
-        }
-        for (name, value) in &info.extensions {
-            event = event.with_extension(*name, value.as_str())?;
-        }
-        event.to_json()
     }
 }

@@ -37,7 +37,9 @@ use std::sync::Arc;
 pub use answer::Answer;
 pub use config::{ConfigError, ReceiverConfig};
 pub use handler::Receiver;
-pub use provider::{Decision, Delivery, EventInfo, Provider, Rejection, rfc3339_time, unix_time};
+pub use provider::{
+    Decision, Delivery, EventInfo, Provider, Rejection, header_map, rfc3339_time, unix_time,
+};
 pub use publish::{EventSink, Outgoing, PublishError, SqsSink};
 pub use signing_keys::SigningKeys;
 

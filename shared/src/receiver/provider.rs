@@ -8,6 +8,7 @@
 use lambda_http::http::HeaderMap;
 use time::OffsetDateTime;
 
+use crate::envelope::{CloudEvent, EnvelopeError};
 use crate::webhook::Scheme;
 
 /// A verified request, as the provider sees it.
@@ -105,6 +106,27 @@ impl EventInfo {
         self
     }
 
+    /// The CloudEvents envelope (JSON) of this event from `source`, with `body` — the provider's
+    /// payload, exactly as received — as its `data`.
+    ///
+    /// # Errors
+    /// An [`EnvelopeError`] when the body is not JSON or an attribute is invalid (e.g. an empty
+    /// subject): a delivery that can never be queued as it is.
+    pub fn to_envelope(&self, source: &str, body: &[u8]) -> Result<String, EnvelopeError> {
+        let mut event =
+            CloudEvent::new_json_bytes(self.id.as_str(), source, self.ty.as_str(), body)?;
+        if let Some(time) = self.time {
+            event = event.with_time(time);
+        }
+        if let Some(subject) = &self.subject {
+            event = event.with_subject(subject.as_str())?;
+        }
+        for (name, value) in &self.extensions {
+            event = event.with_extension(*name, value.as_str())?;
+        }
+        event.to_json()
+    }
+
     /// Adds an extension attribute when the value is present and non-empty.
     pub fn with_extension(mut self, name: &'static str, value: Option<impl Into<String>>) -> Self {
         if let Some(value) = value.map(Into::into).filter(|v: &String| !v.is_empty()) {
@@ -136,6 +158,22 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Reads the event's identity out of a verified request, or says to answer it directly.
     fn describe(&self, delivery: &Delivery<'_>) -> Result<Decision, Rejection>;
+}
+
+/// A header map from `(name, value)` pairs — for providers' unit tests and tools.
+///
+/// # Panics
+/// On a name or value HTTP does not allow (test input is expected to be valid).
+#[allow(clippy::expect_used)]
+pub fn header_map(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.append(
+            lambda_http::http::HeaderName::from_bytes(name.as_bytes()).expect("valid header name"),
+            lambda_http::http::HeaderValue::from_str(value).expect("valid header value"),
+        );
+    }
+    map
 }
 
 /// Unix seconds to a time, if in range (providers send seconds since the epoch).
