@@ -174,3 +174,212 @@ impl<P: Provider> Receiver<P> {
         Answer::accepted(&info.id, queues.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The request path with an in-memory sink and fixed secrets: the answers that end-to-end
+    //! tests cannot reach through a real emulator (a secret that became unusable) and the
+    //! status and metric of each outcome.
+    use std::sync::Mutex;
+
+    use futures::future::BoxFuture;
+    use serde_json::json;
+
+    use super::*;
+    use crate::receiver::provider::header_map;
+    use crate::receiver::publish::PublishError;
+    use crate::routing::Routes;
+    use crate::secrets::{Fetch, SecretSource, Secrets};
+    use crate::webhook::{Clock, Scheme, SecretSet, Verifier, github};
+    use crate::{Classification, ErrorClass};
+
+    struct Github;
+    impl Provider for Github {
+        fn name(&self) -> &'static str {
+            "github"
+        }
+        fn scheme(&self) -> Scheme {
+            Scheme::GitHub
+        }
+        fn describe(&self, d: &Delivery<'_>) -> Result<Decision, super::super::Rejection> {
+            let id = d.required_header("x-github-delivery")?;
+            let ty = d.required_header("x-github-event")?;
+            Ok(Decision::Enqueue(EventInfo::new(id, ty)))
+        }
+    }
+
+    /// Records what it is sent; fails every send when `fail` is set.
+    #[derive(Default)]
+    struct MemorySink {
+        sent: Mutex<Vec<(String, String)>>,
+        fail: Option<bool>,
+    }
+    impl EventSink for MemorySink {
+        fn send<'a>(
+            &'a self,
+            queue_url: &'a str,
+            message: super::super::Outgoing<'a>,
+        ) -> BoxFuture<'a, Result<(), PublishError>> {
+            Box::pin(async move {
+                match self.fail {
+                    Some(too_large) => Err(PublishError {
+                        queue_url: queue_url.into(),
+                        detail: "refused".into(),
+                        classification: Classification::new(ErrorClass::Transient),
+                        too_large,
+                    }),
+                    None => {
+                        self.sent
+                            .lock()
+                            .unwrap()
+                            .push((queue_url.into(), message.body.into()));
+                        Ok(())
+                    }
+                }
+            })
+        }
+    }
+
+    struct NoSecrets;
+    impl SecretSource for NoSecrets {
+        fn fetch<'a>(&'a self, id: &'a str) -> Fetch<'a> {
+            Box::pin(async move {
+                Err(crate::secrets::SecretError::malformed(
+                    id,
+                    "not in this test",
+                ))
+            })
+        }
+    }
+
+    const SECRET: &str = "It's a Secret to Everybody";
+
+    fn receiver(verifier: Verifier, routes: Routes, sink: Arc<MemorySink>) -> Receiver<Github> {
+        let secrets =
+            Secrets::with_source(NoSecrets).with_ttl(std::time::Duration::from_secs(3600));
+        let keys = SigningKeys::fixed(secrets, "github/signing".into(), verifier);
+        let config = ReceiverConfig {
+            secret_id: "github/signing".into(),
+            routes,
+            max_body_bytes: 1024,
+            source: None,
+        };
+        let metrics = Metrics::builder().without_cold_start().build().unwrap();
+        Receiver::new(Github, config, keys, sink, metrics)
+    }
+
+    fn request(body: &[u8], secret: &str, event: &str) -> HeaderMap {
+        let signature = github::sign(body, &secret.into());
+        header_map(&[
+            ("x-hub-signature-256", &signature),
+            ("x-github-delivery", "d-1"),
+            ("x-github-event", event),
+        ])
+    }
+
+    fn metric(receiver: &Receiver<Github>, name: &str) -> serde_json::Value {
+        let lines = receiver.metrics().take_lines();
+        let emf: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        emf[name].clone()
+    }
+
+    #[tokio::test]
+    async fn accepted_events_reach_every_routed_queue_once() {
+        let sink = Arc::new(MemorySink::default());
+        let routes = Routes::parse(r#"{"push": ["q1", "q2"], "p*": "q2"}"#).unwrap();
+        let r = receiver(
+            Verifier::new(Scheme::GitHub, SecretSet::new(SECRET)),
+            routes,
+            sink.clone(),
+        );
+        let body = br#"{"ref":"main"}"#;
+        let answer = r
+            .handle(&Method::POST, &request(body, SECRET, "push"), body)
+            .await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(
+            answer.body,
+            json!({"status": "accepted", "id": "d-1", "queues": 2})
+        );
+        let sent = sink.sent.lock().unwrap().clone();
+        assert_eq!(
+            sent.iter().map(|(q, _)| q.as_str()).collect::<Vec<_>>(),
+            ["q1", "q2"]
+        );
+        let envelope: serde_json::Value = serde_json::from_str(&sent[0].1).unwrap();
+        assert_eq!(envelope["data"], json!({"ref": "main"}));
+        assert_eq!(metric(&r, QUEUED), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unusable_secret_answers_500_not_401() {
+        // A Standard Webhooks verifier whose secret is not base64: our fault, not the caller's.
+        let verifier = Verifier::new(Scheme::StandardWebhooks, SecretSet::new("whsec_!!!"));
+        let sink = Arc::new(MemorySink::default());
+        let r = receiver(verifier, Routes::single("q"), sink.clone());
+        let body = b"{}";
+        let headers = header_map(&[
+            ("webhook-id", "m1"),
+            (
+                "webhook-timestamp",
+                &crate::webhook::SystemClock.unix_now().to_string(),
+            ),
+            ("webhook-signature", "v1,AAAA"),
+        ]);
+        let answer = r.handle(&Method::POST, &headers, body).await;
+        assert_eq!(answer.status, 500, "{answer:?}");
+        assert!(sink.sent.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn queue_failures_answer_503_or_413_when_the_queue_cannot_hold_it() {
+        for (too_large, status) in [(false, 503), (true, 413)] {
+            let sink = Arc::new(MemorySink {
+                fail: Some(too_large),
+                ..MemorySink::default()
+            });
+            let r = receiver(
+                Verifier::new(Scheme::GitHub, SecretSet::new(SECRET)),
+                Routes::single("q"),
+                sink,
+            );
+            let body = br#"{"ref":"main"}"#;
+            let answer = r
+                .handle(&Method::POST, &request(body, SECRET, "push"), body)
+                .await;
+            assert_eq!(answer.status, status);
+            assert_eq!(metric(&r, QUEUE_FAILURES), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn unrouted_types_are_ignored_and_forged_requests_counted_as_rejected() {
+        let sink = Arc::new(MemorySink::default());
+        let routes = Routes::parse(r#"{"push": "q"}"#).unwrap();
+        let r = receiver(
+            Verifier::new(Scheme::GitHub, SecretSet::new(SECRET)),
+            routes,
+            sink.clone(),
+        );
+        let body = b"{}";
+        let answer = r
+            .handle(&Method::POST, &request(body, SECRET, "issues"), body)
+            .await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.body["status"].as_str()),
+            (200, Some("ignored"))
+        );
+        assert_eq!(metric(&r, IGNORED), 1);
+
+        let answer = r
+            .handle(
+                &Method::POST,
+                &request(body, "another secret", "push"),
+                body,
+            )
+            .await;
+        assert_eq!(answer.status, 401);
+        assert_eq!(metric(&r, REJECTED), 1);
+        assert!(sink.sent.lock().unwrap().is_empty());
+    }
+}
