@@ -116,7 +116,7 @@ impl EventSink for SqsSink {
                 PublishError {
                     queue_url: queue_url.to_owned(),
                     too_large: is_too_large(&detail),
-                    classification: sdk_classification(&e),
+                    classification: crate::aws::errors::sdk_classification(&e),
                     detail,
                 }
             })
@@ -128,45 +128,6 @@ impl EventSink for SqsSink {
 /// reason; there is no dedicated error code to match instead.
 fn is_too_large(detail: &str) -> bool {
     detail.contains("Message must be shorter than")
-}
-
-/// Classifies an SDK failure: throttling codes are throttled, service faults and transport
-/// failures transient, the rest (no such queue, access denied, too large) permanent or auth.
-fn sdk_classification<E, R>(error: &aws_sdk_sqs::error::SdkError<E, R>) -> Classification
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata,
-{
-    use aws_sdk_sqs::error::SdkError;
-    match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            Classification::transient()
-        }
-        SdkError::ServiceError(service) => match service.err().code() {
-            Some(code)
-                if code.contains("Throttl")
-                    || code == "RequestThrottled"
-                    || code.contains("OverLimit") =>
-            {
-                Classification::throttled(None)
-            }
-            Some(code)
-                if code.contains("AccessDenied")
-                    || code.contains("InvalidClientTokenId")
-                    || code.contains("SignatureDoesNotMatch") =>
-            {
-                Classification::auth()
-            }
-            Some(code)
-                if code.contains("InternalError")
-                    || code.contains("ServiceUnavailable")
-                    || code.contains("KmsThrottled") =>
-            {
-                Classification::transient()
-            }
-            _ => Classification::permanent(),
-        },
-        _ => Classification::permanent(),
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde_json::error::Category;
 
-use crate::error::{Classification, Classify};
+use crate::aws::errors::service_classification;
+use crate::error::{Classification, Classify, ErrorClass};
 
 /// A secret could not be read or parsed.
 ///
@@ -137,12 +138,14 @@ impl SecretError {
                     Some(message) => format!("{code} (HTTP {status}): {message}"),
                     None => format!("{code} (HTTP {status})"),
                 };
-                match service_verdict(service_error.code(), status) {
-                    Verdict::NotFound => SecretError::NotFound { id },
-                    Verdict::Denied => SecretError::Denied { id, code },
-                    Verdict::Throttled => SecretError::Throttled { id },
-                    Verdict::Transient => SecretError::Unavailable { id, detail },
-                    Verdict::Permanent => SecretError::Rejected { id, detail },
+                if service_error.code() == Some("ResourceNotFoundException") {
+                    return SecretError::NotFound { id };
+                }
+                match service_classification(service_error.code(), status).class {
+                    ErrorClass::Auth => SecretError::Denied { id, code },
+                    ErrorClass::Throttled => SecretError::Throttled { id },
+                    ErrorClass::Transient => SecretError::Unavailable { id, detail },
+                    ErrorClass::Permanent => SecretError::Rejected { id, detail },
                 }
             }
             other => SecretError::Unavailable {
@@ -163,46 +166,6 @@ impl Classify for SecretError {
             SecretError::Throttled { .. } => Classification::throttled(None),
             SecretError::Unavailable { .. } => Classification::transient(),
         }
-    }
-}
-
-/// What a Secrets Manager service error means for us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    NotFound,
-    Denied,
-    Throttled,
-    Transient,
-    Permanent,
-}
-
-/// Error code first (specific), then HTTP status (broad), as smithy-rs classifiers do.
-fn service_verdict(code: Option<&str>, status: u16) -> Verdict {
-    match code {
-        Some("ResourceNotFoundException") => Verdict::NotFound,
-        Some(
-            "AccessDeniedException"
-            | "DecryptionFailure"
-            | "UnrecognizedClientException"
-            | "InvalidClientTokenId"
-            | "ExpiredTokenException"
-            | "InvalidSignatureException"
-            | "SignatureDoesNotMatch"
-            | "IncompleteSignature"
-            | "MissingAuthenticationToken",
-        ) => Verdict::Denied,
-        Some("ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded") => {
-            Verdict::Throttled
-        }
-        Some("InternalServiceError" | "InternalFailure" | "ServiceUnavailable") => {
-            Verdict::Transient
-        }
-        _ => match status {
-            429 => Verdict::Throttled,
-            401 | 403 => Verdict::Denied,
-            500..=599 => Verdict::Transient,
-            _ => Verdict::Permanent,
-        },
     }
 }
 

@@ -1,4 +1,5 @@
-//! Loading the AWS SDK configuration once, at cold start.
+//! Talking to AWS: the SDK configuration, loaded once at cold start, and the classification
+//! of SDK failures ([`errors`]).
 //!
 //! The SDK's default chain already honours `AWS_ENDPOINT_URL` (and per-service
 //! `AWS_ENDPOINT_URL_SQS`, ...), `AWS_REGION` and the Lambda credentials, so the same binary talks
@@ -10,6 +11,8 @@
 //! this config is bounded: [`CONNECT_TIMEOUT`] to connect, [`ATTEMPT_TIMEOUT`] per attempt and
 //! [`OPERATION_TIMEOUT`] for the whole call including the SDK's own retries (standard mode,
 //! 3 attempts).
+
+pub mod errors;
 
 use std::time::Duration;
 
