@@ -54,7 +54,7 @@ mod tests {
     use switchyard::receiver::header_map;
 
     fn describe(headers: &[(&str, &str)]) -> Result<Decision, Rejection> {
-        let map = header_map(headers);
+        let map = header_map(headers).unwrap();
         Shopify.describe(&Delivery {
             headers: &map,
             body: b"{}",

@@ -99,7 +99,7 @@ mod tests {
     use switchyard::receiver::header_map;
 
     fn describe(headers: &[(&str, &str)], body: &str) -> Result<Decision, Rejection> {
-        let map = header_map(headers);
+        let map = header_map(headers).unwrap();
         Slack.describe(&Delivery {
             headers: &map,
             body: body.as_bytes(),

@@ -74,6 +74,14 @@ impl Answer {
         )
     }
 
+    /// 413: the queue refused the envelope as larger than its `MaximumMessageSize`.
+    pub fn envelope_too_large(envelope_bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"error": "payload too large for the queue", "envelope_bytes": envelope_bytes}),
+        )
+    }
+
     /// 500: our configuration is broken (no usable secret); the provider will retry later.
     pub fn misconfigured() -> Self {
         Self::new(

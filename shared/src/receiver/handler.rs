@@ -23,9 +23,9 @@ use crate::telemetry::metrics::{LATENCY, Metrics, RECEIVED};
 pub const QUEUED: &str = "queued";
 /// Metric: verified events no route wanted.
 pub const IGNORED: &str = "ignored";
-/// Metric: requests refused (401, 400, 405, 413).
+/// Metric: requests answered 4xx (400, 401, 405, 413).
 pub const REJECTED: &str = "rejected";
-/// Metric: events SQS did not accept (answered 503).
+/// Metric: events SQS did not accept (answered 503, or 413 when the queue cannot hold them).
 pub const QUEUE_FAILURES: &str = "queue_failures";
 
 /// A receiver: one provider, its secrets, its routes, its queues.
@@ -152,22 +152,19 @@ impl<P: Provider> Receiver<P> {
         };
         let sends = queues.iter().map(|q| self.sink.send(q, message));
         let results = futures::future::join_all(sends).await;
-        let mut failed = 0;
-        let mut too_large = false;
-        for error in results.into_iter().filter_map(Result::err) {
-            failed += 1;
-            too_large |= error.too_large;
-            tracing::error!(queue = %error.queue_url, class = %crate::Classify::class(&error), reason = %error.detail, "could not queue the event");
+        let failures: Vec<_> = results.into_iter().filter_map(Result::err).collect();
+        for error in &failures {
+            tracing::error!(queue = %error.queue_url, class = %crate::Classify::class(error), reason = %error.detail, "could not queue the event");
         }
-        if too_large {
-            // The queue's MaximumMessageSize is below body + envelope: a retry cannot fit
-            // either, so say so instead of inviting days of provider retries.
+        if !failures.is_empty() {
             self.metrics.count(QUEUE_FAILURES, 1);
-            return Answer::too_large(envelope.len());
-        }
-        if failed > 0 {
-            self.metrics.count(QUEUE_FAILURES, 1);
-            return Answer::unavailable();
+            // A queue whose MaximumMessageSize is below body + envelope can never take this
+            // delivery: say so (413) instead of inviting days of provider retries (503).
+            return if failures.iter().any(|e| e.too_large) {
+                Answer::envelope_too_large(envelope.len())
+            } else {
+                Answer::unavailable()
+            };
         }
         tracing::info!(event_type = %info.ty, queues = queues.len(), "queued");
         self.metrics.count(QUEUED, 1);
@@ -275,6 +272,7 @@ mod tests {
             ("x-github-delivery", "d-1"),
             ("x-github-event", event),
         ])
+        .unwrap()
     }
 
     fn metric(receiver: &Receiver<Github>, name: &str) -> serde_json::Value {
@@ -325,7 +323,8 @@ mod tests {
                 &crate::webhook::SystemClock.unix_now().to_string(),
             ),
             ("webhook-signature", "v1,AAAA"),
-        ]);
+        ])
+        .unwrap();
         let answer = r.handle(&Method::POST, &headers, body).await;
         assert_eq!(answer.status, 500, "{answer:?}");
         assert!(sink.sent.lock().unwrap().is_empty());

@@ -162,18 +162,17 @@ pub trait Provider: Send + Sync + 'static {
 
 /// A header map from `(name, value)` pairs — for providers' unit tests and tools.
 ///
-/// # Panics
-/// On a name or value HTTP does not allow (test input is expected to be valid).
-#[allow(clippy::expect_used)]
-pub fn header_map(pairs: &[(&str, &str)]) -> HeaderMap {
+/// # Errors
+/// A name or value HTTP does not allow.
+pub fn header_map(pairs: &[(&str, &str)]) -> Result<HeaderMap, lambda_http::http::Error> {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
         map.append(
-            lambda_http::http::HeaderName::from_bytes(name.as_bytes()).expect("valid header name"),
-            lambda_http::http::HeaderValue::from_str(value).expect("valid header value"),
+            lambda_http::http::HeaderName::from_bytes(name.as_bytes())?,
+            lambda_http::http::HeaderValue::from_str(value)?,
         );
     }
-    map
+    Ok(map)
 }
 
 /// Unix seconds to a time, if in range (providers send seconds since the epoch).

@@ -95,6 +95,17 @@ fn check_usable(secret_id: &str, scheme: Scheme, set: &SecretSet) -> Result<(), 
     Ok(())
 }
 
+/// The stored text as secrets this scheme can use.
+fn usable_set(
+    secret_id: &str,
+    scheme: Scheme,
+    text: &SecretString,
+) -> Result<SecretSet, SecretError> {
+    let set = parse_signing_secret(secret_id, text)?;
+    check_usable(secret_id, scheme, &set)?;
+    Ok(set)
+}
+
 struct Current {
     verifier: Verifier,
     loaded: Instant,
@@ -116,18 +127,8 @@ impl SigningKeys {
         secret_id: String,
         scheme: Scheme,
     ) -> Result<Self, SecretError> {
-        let set = parse_signing_secret(&secret_id, &secrets.get(&secret_id).await?)?;
-        check_usable(&secret_id, scheme, &set)?;
-        Ok(Self {
-            current: RwLock::new(Current {
-                verifier: Verifier::new(scheme, set),
-                loaded: Instant::now(),
-                last_forced: None,
-            }),
-            secrets,
-            secret_id,
-            scheme,
-        })
+        let set = usable_set(&secret_id, scheme, &secrets.get(&secret_id).await?)?;
+        Ok(Self::fixed(secrets, secret_id, Verifier::new(scheme, set)))
     }
 
     /// A verifier built around fixed secrets (unit tests, tools).
@@ -198,9 +199,7 @@ impl SigningKeys {
         } else {
             self.secrets.get(&self.secret_id).await
         };
-        let set = fetched
-            .and_then(|text| parse_signing_secret(&self.secret_id, &text))
-            .and_then(|set| check_usable(&self.secret_id, self.scheme, &set).map(|()| set));
+        let set = fetched.and_then(|text| usable_set(&self.secret_id, self.scheme, &text));
         let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
         match set {
             Ok(set) => {
@@ -224,6 +223,61 @@ mod tests {
 
     fn parse(text: &str) -> Result<SecretSet, SecretError> {
         parse_signing_secret("my/secret", &SecretString::new(text))
+    }
+
+    /// Counts fetches; always returns `value`.
+    struct Counting {
+        value: &'static str,
+        fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+    impl crate::secrets::SecretSource for Counting {
+        fn fetch<'a>(&'a self, _id: &'a str) -> crate::secrets::Fetch<'a> {
+            self.fetches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move { Ok(SecretString::new(self.value)) })
+        }
+    }
+
+    #[tokio::test]
+    async fn forged_requests_force_at_most_one_re_read_per_interval() {
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let secrets = Secrets::with_source(Counting {
+            value: "the-secret",
+            fetches: fetches.clone(),
+        })
+        .with_ttl(Duration::from_secs(3600));
+        let keys = SigningKeys::load(secrets, "gh".into(), Scheme::GitHub)
+            .await
+            .unwrap();
+        assert_eq!(
+            fetches.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "read at cold start"
+        );
+
+        let body = b"{}";
+        let forged = [(
+            "x-hub-signature-256",
+            crate::webhook::github::sign(body, &"another secret".into()),
+        )];
+        for _ in 0..5 {
+            assert_eq!(
+                keys.verify(body, &forged[..]).await,
+                Err(VerifyError::NoMatchingSignature)
+            );
+        }
+        assert_eq!(
+            fetches.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "five forged requests may force one re-read, not five"
+        );
+
+        let genuine = [(
+            "x-hub-signature-256",
+            crate::webhook::github::sign(body, &"the-secret".into()),
+        )];
+        assert!(keys.verify(body, &genuine[..]).await.is_ok());
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]
