@@ -14,7 +14,7 @@
 //! | [`envelope`] | the CloudEvents 1.0 JSON envelope that travels on the queues |
 //! | [`batch`] | the SQS batch runner for deliverers: partial batch failures, DLQ, FIFO |
 //! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
-//! | [`aws`] | loading the AWS SDK configuration (honours `AWS_ENDPOINT_URL`) |
+//! | [`aws`] | the AWS SDK configuration (honours `AWS_ENDPOINT_URL`, bounded timeouts) and the classification of SDK failures |
 //! | [`routing`] | which queues an accepted webhook event goes to, by event type |
 //! | [`webhook`] | webhook signature schemes, one file per provider |
 

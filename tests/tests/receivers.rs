@@ -528,6 +528,8 @@ async fn an_envelope_the_queue_cannot_hold_answers_413_not_a_retry() {
     let event = function_url::event("POST", &request.header_pairs(), &request.body, false);
     let answer = function_url::answer(&api.invoke(&event, TIMEOUT).await.expect_response());
     assert_eq!(answer.status, 413, "{answer:?}");
+    assert_eq!(answer.body["error"], "payload too large for the queue");
+    assert!(answer.body["envelope_bytes"].as_u64().unwrap() > 2048);
     assert!(moto.receive(&small, 0).await.is_empty());
 }
 
