@@ -41,10 +41,10 @@
 //!
 //! Cost, measured with `benches/envelope.rs` for a ~10 KB Stripe-like body (release profile,
 //! i.e. opt-level "z" + LTO, shared 2-core host): [`CloudEvent::new_json_bytes`] + two
-//! attributes + `to_json` ~12.5 µs, [`CloudEvent::from_json`] ~14 µs, `from_json` +
-//! `data_as` into a small borrowed struct ~26 µs. Each is about one validating scan of the
-//! payload plus a copy. Holding `data` as a `serde_json::Value` instead cost ~100 µs and
-//! ~80 µs (measured earlier at opt-level 3): a heap node per JSON value.
+//! attributes + `to_json` (a receiver's envelope) ~12.5 µs, [`CloudEvent::from_json`] ~13 µs,
+//! `from_json` + `data_as` into a small borrowed struct ~25 µs. Each is about one validating
+//! scan of the payload plus a copy. Holding `data` as a `serde_json::Value` instead cost
+//! ~100 µs and ~80 µs (measured earlier at opt-level 3): a heap node per JSON value.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -230,10 +230,7 @@ impl CloudEvent {
         ty: impl Into<String>,
         data: Box<RawValue>,
     ) -> Result<Self, EnvelopeError> {
-        let mut event = Self::bare(id.into(), source.into(), ty.into())?;
-        event.datacontenttype = Some(JSON_CONTENT_TYPE.to_owned());
-        event.data = Some(Data::Json(data));
-        Ok(event)
+        Ok(Self::bare(id.into(), source.into(), ty.into())?.with_json_data(data))
     }
 
     /// A new event whose `data` is the JSON body `body` (e.g. a webhook request body), kept
@@ -255,12 +252,8 @@ impl CloudEvent {
         body: &[u8],
     ) -> Result<Self, EnvelopeError> {
         let event = Self::bare(id.into(), source.into(), ty.into())?;
-        let data: Box<RawValue> = serde_json::from_slice(body).map_err(EnvelopeError::Data)?;
-        Ok(Self {
-            datacontenttype: Some(JSON_CONTENT_TYPE.to_owned()),
-            data: Some(Data::Json(data)),
-            ..event
-        })
+        let data = serde_json::from_slice(body).map_err(EnvelopeError::Data)?;
+        Ok(event.with_json_data(data))
     }
 
     /// A new event whose `data` is `data` serialized as JSON: a [`serde_json::Value`] (e.g.
@@ -281,17 +274,13 @@ impl CloudEvent {
     ) -> Result<Self, EnvelopeError> {
         let event = Self::bare(id.into(), source.into(), ty.into())?;
         let data = serde_json::value::to_raw_value(&data).map_err(EnvelopeError::Serialize)?;
-        Ok(Self {
-            datacontenttype: Some(JSON_CONTENT_TYPE.to_owned()),
-            data: Some(Data::Json(data)),
-            ..event
-        })
+        Ok(event.with_json_data(data))
     }
 
     /// A new event carrying exact bytes (`data_base64`) of the given media type.
     ///
     /// Use it when downstream needs the provider's body byte for byte (a signature check, a
-    /// form-encoded or XML body); otherwise prefer [`CloudEvent::new`].
+    /// form-encoded or XML body); otherwise prefer [`CloudEvent::new_json_bytes`].
     ///
     /// # Errors
     /// [`EnvelopeError::Empty`] if `id`, `source`, `ty` or `content_type` is empty.
@@ -306,6 +295,14 @@ impl CloudEvent {
         event.datacontenttype = Some(non_empty("datacontenttype", content_type.into())?);
         event.data = Some(Data::Binary(data));
         Ok(event)
+    }
+
+    /// Sets an inline JSON payload and its `application/json` content type (the JSON
+    /// constructors' common tail, after the attribute checks).
+    fn with_json_data(mut self, data: Box<RawValue>) -> Self {
+        self.datacontenttype = Some(JSON_CONTENT_TYPE.to_owned());
+        self.data = Some(Data::Json(data));
+        self
     }
 
     /// A fresh random id (UUID v4), for producers whose provider gives no delivery id.
@@ -898,6 +895,10 @@ mod tests {
             CloudEvent::new_json_bytes("", "s", "t", b"{}"),
             Err(EnvelopeError::Empty("id"))
         ));
+        assert!(matches!(
+            CloudEvent::new_json_bytes("1", "", "t", b"not json"),
+            Err(EnvelopeError::Empty("source"))
+        ));
     }
 
     #[test]
@@ -1191,6 +1192,126 @@ mod tests {
         let e =
             err(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data_base64":"!!"}"#);
         assert!(matches!(e, EnvelopeError::Base64(_)), "{e}");
+    }
+
+    #[test]
+    fn rejects_duplicate_data_and_extensions() {
+        let e = err(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data":1,"data":2}"#);
+        assert!(
+            matches!(e, EnvelopeError::Duplicate(ref n) if n == "data"),
+            "{e}"
+        );
+        let e =
+            err(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","ext":"x","ext":"y"}"#);
+        assert!(
+            matches!(e, EnvelopeError::Duplicate(ref n) if n == "ext"),
+            "{e}"
+        );
+        let e = err(r#"{"specversion":"1.0","id":"a","id":"b","source":"/s","type":"t"}"#);
+        assert!(
+            matches!(e, EnvelopeError::Duplicate(ref n) if n == "id"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rejects_invalid_json_inside_data() {
+        for data in ["{", "[1,]", "{'a':1}", "01"] {
+            let input = format!(
+                r#"{{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{data}}}"#
+            );
+            assert!(matches!(err(&input), EnvelopeError::Json(_)), "{data}");
+        }
+    }
+
+    #[test]
+    fn rejects_missing_source_and_type() {
+        let e = err(r#"{"specversion":"1.0","id":"a","type":"t"}"#);
+        assert!(matches!(e, EnvelopeError::Missing("source")), "{e}");
+        let e = err(r#"{"specversion":"1.0","id":"a","source":"/s"}"#);
+        assert!(matches!(e, EnvelopeError::Missing("type")), "{e}");
+    }
+
+    #[test]
+    fn rejects_empty_or_mistyped_optional_attributes() {
+        for name in ["datacontenttype", "dataschema", "subject"] {
+            let input =
+                format!(r#"{{"specversion":"1.0","id":"a","source":"/s","type":"t","{name}":""}}"#);
+            let e = err(&input);
+            assert!(matches!(e, EnvelopeError::Empty(n) if n == name), "{e}");
+            let input = format!(
+                r#"{{"specversion":"1.0","id":"a","source":"/s","type":"t","{name}":true}}"#
+            );
+            let e = err(&input);
+            assert!(
+                matches!(e, EnvelopeError::WrongType { name: ref n, found: "a boolean", .. } if n == name),
+                "{e}"
+            );
+        }
+        let e = err(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data_base64":7}"#);
+        assert!(
+            matches!(e, EnvelopeError::WrongType { ref name, .. } if name == "data_base64"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn builder_setters_reject_empty_values() {
+        let base = CloudEvent::new_json_bytes("1", "s", "t", b"{}").unwrap();
+        assert!(matches!(
+            base.clone().with_subject(""),
+            Err(EnvelopeError::Empty("subject"))
+        ));
+        assert!(matches!(
+            base.clone().with_dataschema(""),
+            Err(EnvelopeError::Empty("dataschema"))
+        ));
+        assert!(matches!(
+            base.with_datacontenttype(""),
+            Err(EnvelopeError::Empty("datacontenttype"))
+        ));
+        assert!(matches!(
+            CloudEvent::new_binary("1", "s", "t", vec![1], ""),
+            Err(EnvelopeError::Empty("datacontenttype"))
+        ));
+        assert!(matches!(
+            CloudEvent::new_json_bytes("1", "s", "", b"{}"),
+            Err(EnvelopeError::Empty("type"))
+        ));
+    }
+
+    #[test]
+    fn builder_extension_errors_name_the_problem() {
+        let base = CloudEvent::new_json_bytes("1", "s", "t", b"{}").unwrap();
+        for name in ["Bad-Name", "id", "data", ""] {
+            let e = base.clone().with_extension(name, "x").unwrap_err();
+            assert!(matches!(e, EnvelopeError::AttributeName(_)), "{name}: {e}");
+        }
+        for value in [
+            json!([1]),
+            json!(1.5),
+            json!(i64::from(i32::MAX) + 1),
+            Value::Null,
+        ] {
+            let e = base
+                .clone()
+                .with_extension("ext", value.clone())
+                .unwrap_err();
+            assert!(
+                matches!(e, EnvelopeError::WrongType { ref name, .. } if name == "ext"),
+                "{value}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn to_json_rejects_a_time_rfc3339_cannot_express() {
+        let e = CloudEvent::new_json_bytes("1", "s", "t", b"{}")
+            .unwrap()
+            .with_time(datetime!(-0001-01-01 0:00 UTC))
+            .to_json()
+            .unwrap_err();
+        assert!(matches!(e, EnvelopeError::Serialize(_)), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Run with `cargo bench -p switchyard-e2e --bench cold_start` (part of `make bench`). It:
 //!
 //! 1. builds the release binaries once (`cargo build --release --bins`: the shipping profile,
-//!    size-optimised with LTO);
+//!    size-optimised with LTO, `sha2` at opt-level 3);
 //! 2. starts one moto server with a signing secret per function and one queue;
 //! 3. runs each function `COLD_START_RUNS` times (default 15, after one discarded warm-up
 //!    round), interleaved round-robin so that load drifting on the machine hits all alike.
@@ -25,7 +25,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,6 +118,16 @@ fn tail(process: &FunctionProcess) -> String {
     output[start..].join(" | ")
 }
 
+/// The provider whose signed request (and signing secret) `name` gets: its own, or Stripe's
+/// for the baseline, which answers any request.
+fn provider_of(name: &'static str) -> &'static str {
+    if name == BASELINE {
+        "stripe-webhook"
+    } else {
+        name
+    }
+}
+
 /// One cold start of `subject`: spawn, first poll, one request, peak RSS.
 async fn cold_start(subject: &Subject, run: usize) -> Result<Sample, String> {
     let api = Arc::new(RuntimeApi::start().await);
@@ -132,11 +142,7 @@ async fn cold_start(subject: &Subject, run: usize) -> Result<Sample, String> {
     let init = first_poll.duration_since(process.started);
 
     let is_baseline = subject.name == BASELINE;
-    let function = if is_baseline {
-        "stripe-webhook"
-    } else {
-        subject.name
-    };
+    let function = provider_of(subject.name);
     let request = providers::signed_sample(
         function,
         providers::test_secret(function),
@@ -309,7 +315,8 @@ fn write_report(report: &str) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
-/// The environment of `name`: the emulator, its secret, the queue, Lambda's usual log level.
+/// A function's environment: the emulator, its signing secret, the queue, Lambda's usual log
+/// level.
 fn environment(moto: &Moto, secret_id: &str, queue: &str) -> Vec<(String, String)> {
     let mut env = moto.env();
     env.push(("SECRET_ID".into(), secret_id.into()));
@@ -328,15 +335,10 @@ async fn measure(filters: &[String], runs: usize) -> Result<String, String> {
     }));
     for name in names {
         let secret_id = format!("signing/{name}");
-        let function = if name == BASELINE {
-            "stripe-webhook"
-        } else {
-            name
-        };
-        moto.create_secret(&secret_id, providers::test_secret(function))
+        moto.create_secret(&secret_id, providers::test_secret(provider_of(name)))
             .await;
         let binary = release.join(name);
-        if !Path::new(&binary).exists() {
+        if !binary.exists() {
             return Err(format!("{} was not built", binary.display()));
         }
         subjects.push(Subject {
