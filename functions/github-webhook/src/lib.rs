@@ -110,6 +110,18 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_repository_name_is_no_subject_not_a_rejection() {
+        let Decision::Enqueue(info) = describe(
+            &[("x-github-event", "push"), ("x-github-delivery", "d-4")],
+            r#"{"repository":{"full_name":""}}"#,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(info.subject, None);
+    }
+
+    #[test]
     fn ping_is_answered_not_queued() {
         let d = describe(
             &[("x-github-event", "ping"), ("x-github-delivery", "d-3")],

@@ -3,7 +3,8 @@
 //! Stripe signs `{t}.{body}` with the endpoint's `whsec_…` secret (`Stripe-Signature`,
 //! several `v1` entries while a secret rolls, 300 s tolerance). The event's own fields give the
 //! envelope: `id` (`evt_…`, the dedup key — not `request.idempotency_key`), `type`
-//! (`invoice.paid`), `created` (unix seconds); Connect events also name the `account`.
+//! (`invoice.paid`), `created` (unix seconds, or RFC 3339 text in v2 thin events); Connect
+//! events also name the `account`.
 
 use std::borrow::Cow;
 

@@ -100,9 +100,10 @@ impl EventInfo {
         self
     }
 
-    /// Sets the subject.
+    /// Sets the subject; an empty one counts as none (CloudEvents forbids empty attributes, and
+    /// a provider's blank field is no reason to refuse the event).
     pub fn with_subject(mut self, subject: Option<impl Into<String>>) -> Self {
-        self.subject = subject.map(Into::into);
+        self.subject = subject.map(Into::into).filter(|s: &String| !s.is_empty());
         self
     }
 
@@ -183,4 +184,30 @@ pub fn unix_time(seconds: i64) -> Option<OffsetDateTime> {
 /// An RFC 3339 text to a time, if valid.
 pub fn rfc3339_time(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_optional_fields_are_left_out_of_the_envelope() {
+        let info = EventInfo::new("evt_1", "invoice.paid")
+            .with_subject(Some(""))
+            .with_extension("account", Some(""));
+        assert_eq!(info.subject, None);
+        assert!(info.extensions.is_empty());
+        let envelope: serde_json::Value =
+            serde_json::from_str(&info.to_envelope("stripe", b"{\"a\": 1}").unwrap()).unwrap();
+        assert_eq!(envelope["id"], "evt_1");
+        assert!(envelope.get("subject").is_none());
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_cannot_become_an_envelope() {
+        let e = EventInfo::new("evt_1", "t")
+            .to_envelope("s", b"not json")
+            .unwrap_err();
+        assert_eq!(crate::Classify::class(&e), crate::ErrorClass::Permanent);
+    }
 }
