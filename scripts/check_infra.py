@@ -10,7 +10,8 @@ it does not look inside policy templates, nor at references to the resources SAM
    workspace root), and every function in the template is such a binary;
 2. every receiver (a crate whose main calls `receiver::run`, or a function with a Function URL)
    has a Function URL, `SECRET_ID` = !Ref of a Secrets Manager secret and `QUEUE_URL` = !Ref of
-   an SQS queue with a dead-letter queue, environment variables the runtime knows, and exactly
+   an SQS queue with a dead-letter queue and a `MaximumMessageSize` that holds the envelope of a
+   `MAX_BODY_BYTES` body, environment variables the runtime reads, and exactly
    the IAM it needs: `SQSSendMessagePolicy` on that queue and
    `AWSSecretsManagerGetSecretValuePolicy` on that secret, nothing else;
 3. every !Ref / !GetAtt / ${...} in the template names a parameter, a pseudo parameter, a
@@ -30,13 +31,20 @@ from pathlib import Path
 
 import yaml
 
-# Environment variables a function may set: the receiver contract (shared/src/receiver/config.rs,
-# whose doc table is also read below), the secrets cache, telemetry and the Rust log filter.
-KNOWN_ENV = {
-    "SECRET_ID", "QUEUE_URL", "ROUTES", "MAX_BODY_BYTES", "SOURCE", "SECRETS_TTL_SECONDS",
+# Environment variables a function may set: the receiver contract is read from the table in
+# shared/src/receiver/config.rs's docs (documented_env), minus LOCAL_ONLY; these are the rest
+# (telemetry and the Rust log filter).
+TELEMETRY_ENV = {
     "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "SWITCHYARD_METRICS_NAMESPACE",
     "RUST_LOG",
 }
+# Read by the runtime, but wrong in a deployed template (it points the SDK at an emulator).
+LOCAL_ONLY = {"AWS_ENDPOINT_URL"}
+# What the envelope may add around a MAX_BODY_BYTES body (attributes, extensions) and still fit
+# the queue's MaximumMessageSize: generous, it is a few hundred bytes in practice.
+ENVELOPE_MARGIN = 16 * 1024
+# config.rs's DEFAULT_MAX_BODY_BYTES, for a function that does not set MAX_BODY_BYTES.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
 PSEUDO = {
     "AWS::AccountId", "AWS::NoValue", "AWS::NotificationARNs", "AWS::Partition",
     "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix",
@@ -102,7 +110,8 @@ def crate_binaries(root: Path) -> dict[str, dict]:
 
 
 def documented_env(root: Path) -> set[str]:
-    """Variable names from the table in shared/src/receiver/config.rs's module docs."""
+    """Variable names from the table in shared/src/receiver/config.rs's module docs (empty if
+    the file or its table is gone: the caller reports that rather than checking nothing)."""
     config = root / "shared/src/receiver/config.rs"
     if not config.exists():
         return set()
@@ -186,7 +195,11 @@ def main() -> int:
         problem(f"{functions[binary]} builds binary {binary!r}, which no functions/*/Cargo.toml defines")
 
     # --- 2. receivers: environment, URL, IAM ------------------------------------------------
-    known_env = KNOWN_ENV | documented_env(root)
+    contract = documented_env(root)
+    if not {"SECRET_ID", "QUEUE_URL"} <= contract:
+        problem("shared/src/receiver/config.rs: no variable table naming SECRET_ID and QUEUE_URL "
+                "in its module docs; the environment cannot be checked against it")
+    known_env = (contract - LOCAL_ONLY) | TELEMETRY_ENV
     global_env = ((globals_fn.get("Environment") or {}).get("Variables") or {})
     for binary, logical_id in sorted(functions.items()):
         before = len(problems)
@@ -201,7 +214,8 @@ def main() -> int:
         env = {**global_env, **((props.get("Environment") or {}).get("Variables") or {})}
         for name in sorted(set(env) - known_env):
             problem(f"{logical_id}: environment variable {name} is not one the runtime reads "
-                    f"(known: {', '.join(sorted(known_env))}; add new ones to scripts/check_infra.py)")
+                    f"(known: {', '.join(sorted(known_env))}: the table in shared/src/receiver/config.rs "
+                    f"and TELEMETRY_ENV in scripts/check_infra.py)")
         secret, queue = ref_of(env.get("SECRET_ID")), ref_of(env.get("QUEUE_URL"))
         if "SECRET_ID" not in env:
             problem(f"{logical_id}: receiver without SECRET_ID in Environment.Variables")
@@ -211,8 +225,19 @@ def main() -> int:
             problem(f"{logical_id}: receiver without QUEUE_URL in Environment.Variables")
         elif type_of(queue) != "AWS::SQS::Queue":
             problem(f"{logical_id}: QUEUE_URL must be !Ref of an AWS::SQS::Queue")
-        elif not (resources[queue].get("Properties") or {}).get("RedrivePolicy"):
-            problem(f"{queue}: the events queue of {binary} has no RedrivePolicy (dead-letter queue)")
+        else:
+            queue_props = resources[queue].get("Properties") or {}
+            if not queue_props.get("RedrivePolicy"):
+                problem(f"{queue}: the events queue of {binary} has no RedrivePolicy (dead-letter queue)")
+            max_body = str(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+            max_message = queue_props.get("MaximumMessageSize")
+            if not (max_body.isdigit() and int(max_body) > 0):
+                problem(f"{logical_id}: MAX_BODY_BYTES {max_body!r} is not a positive integer "
+                        "(the function would not start)")
+            elif not isinstance(max_message, int) or int(max_body) + ENVELOPE_MARGIN > max_message:
+                problem(f"{queue}: MaximumMessageSize {max_message!r} must be set and hold a "
+                        f"{max_body}-byte body plus {ENVELOPE_MARGIN} bytes of envelope "
+                        "(else accepted bodies are answered 413)")
 
         if secret is None or queue is None:
             continue  # reported above; the IAM can only be checked against a known queue/secret
@@ -241,7 +266,7 @@ def main() -> int:
                 resource_names.add(f"{logical_id}Url")
     names = resource_names | set(parameters) | PSEUDO
     count = 0
-    for section in ("Resources", "Outputs", "Conditions"):
+    for section in ("Globals", "Resources", "Outputs", "Conditions"):
         for path, kind, target in walk_refs(template.get(section) or {}, section):
             count += 1
             valid = resource_names if kind == "GetAtt" else names

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything the project needs on a fresh machine of this kind:
-#   - .venv with moto (local AWS), cargo-lambda and ziglang, at the pinned versions;
+#   - .venv with moto (local AWS), cargo-lambda, ziglang and cfn-lint, at the pinned versions;
 #   - the arm64 Rust target (Lambda's Graviton), checked after adding it.
 # Re-running is cheap: a stamp file records the installed requirements.
 set -euo pipefail
@@ -13,7 +13,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 if ! cmp -s scripts/requirements.txt "$stamp"; then
-  echo "setup: installing pinned tools into $venv (moto, cargo-lambda, ziglang)"
+  echo "setup: installing pinned tools into $venv (moto, cargo-lambda, ziglang, cfn-lint)"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements.txt
   cp scripts/requirements.txt "$stamp"
 fi

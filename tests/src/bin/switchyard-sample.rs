@@ -135,6 +135,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, Usage> {
     if parsed.dir.is_some() || parsed.functions_dir.is_some() {
         return Err(Usage("--dir and --functions-dir go with --all".into()));
     }
+    if parsed.print_secret
+        && (parsed.secret.is_some()
+            || parsed.id.is_some()
+            || parsed.now.is_some()
+            || parsed.out.is_some())
+    {
+        return Err(Usage(
+            "--print-secret prints the test secret only: no --secret, --id, --now or --out".into(),
+        ));
+    }
     match parsed.function.as_deref() {
         None => Err(Usage("which function?".into())),
         Some(f) if !RECEIVERS.contains(&f) => Err(Usage(format!("unknown function {f:?}"))),
@@ -312,5 +322,7 @@ mod tests {
         assert!(args(&["--all", "--functions-dir", "functions"]).is_ok());
         assert!(args(&["standard-webhook", "--secret", "not base64!"]).is_err());
         assert!(args(&["standard-webhook", "--secret", "whsec_c2VjcmV0"]).is_ok());
+        assert!(args(&["slack-events", "--print-secret"]).is_ok());
+        assert!(args(&["slack-events", "--print-secret", "--out", "f"]).is_err());
     }
 }
