@@ -60,7 +60,7 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::error::{Classification, Classify};
+use crate::taxonomy::{Classification, Classify};
 
 /// The only CloudEvents version this kit reads and writes.
 pub const SPEC_VERSION: &str = "1.0";

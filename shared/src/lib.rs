@@ -5,9 +5,10 @@
 //!
 //! | module | concept |
 //! |---|---|
-//! | [`error`] | the failure taxonomy (throttled / transient / permanent / auth) every caller uses |
-//! | [`classify`] | HTTP status, `Retry-After` and transport errors → a [`error::Classification`] |
-//! | [`http`] | the outbound HTTP client: timeouts on every call, user agent, base-URL override |
+//! | [`taxonomy`] | the failure taxonomy (throttled / transient / permanent / auth) every caller uses; a leaf module |
+//! | [`error`] | the kit's error type, gathering each module's error, each classified |
+//! | [`http`] | the outbound HTTP client: timeouts on every call, user agent, base-URL override; [`http::classify`]: status, `Retry-After`, transport and body-level errors → a [`Classification`] |
+//! | [`invocation`] | the Lambda invocation work runs in: request id, deadline, and the reserve kept free before it |
 //! | [`receiver`] | the receiver runtime: Function URL webhook → verify → envelope → SQS |
 //! | [`retry`] | jittered exponential backoff that honours `Retry-After` and the Lambda deadline |
 //! | [`secrets`] | Secrets Manager, cached in process with a TTL, typed, redacted |
@@ -20,15 +21,17 @@
 
 pub mod aws;
 pub mod batch;
-pub mod classify;
 pub mod envelope;
 pub mod error;
 pub mod http;
+pub mod invocation;
 pub mod receiver;
 pub mod retry;
 pub mod routing;
 pub mod secrets;
+pub mod taxonomy;
 pub mod telemetry;
 pub mod webhook;
 
-pub use error::{Classification, Classify, Error, ErrorClass};
+pub use error::Error;
+pub use taxonomy::{Classification, Classify, ErrorClass};

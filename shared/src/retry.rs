@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use backon::Retryable;
 
-use crate::error::{Classification, Classify};
+use crate::taxonomy::{Classification, Classify};
 
 /// An exponential backoff schedule with full jitter.
 ///
@@ -245,7 +245,7 @@ pub fn deadline_from_epoch_millis(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorClass;
+    use crate::taxonomy::ErrorClass;
 
     #[test]
     fn ceiling_doubles_and_caps() {

@@ -34,7 +34,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput};
 use lambda_http::http::{HeaderMap, Method, StatusCode};
 use switchyard::Classification;
-use switchyard::classify::classify_status;
+use switchyard::http::classify::classify_status;
 use switchyard::receiver::{
     Decision, Delivery, EventInfo, EventSink, Outgoing, Provider, PublishError, Receiver,
     ReceiverConfig, SigningKeys, header_map,

@@ -2,15 +2,15 @@
 //! Manager, SQS, ...).
 //!
 //! As smithy-rs's own classifiers do, the service's error code decides first (it is specific),
-//! and the HTTP status second ([`crate::classify::classify_status`], the same table as for SaaS
+//! and the HTTP status second ([`crate::http::classify::classify_status`], the same table as for SaaS
 //! APIs). Transport failures (time-outs, connection errors, unreadable responses) are transient;
 //! a request the SDK could not even build is permanent.
 
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 
-use crate::classify::classify_status;
-use crate::error::Classification;
+use crate::http::classify::classify_status;
+use crate::taxonomy::Classification;
 
 /// Codes meaning "your credentials or permissions were refused".
 const DENIED: &[&str] = &[

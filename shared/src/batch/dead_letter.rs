@@ -16,7 +16,7 @@ use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
-use crate::error::ErrorClass;
+use crate::taxonomy::ErrorClass;
 
 /// SQS's limit on message attributes per message.
 pub const MAX_MESSAGE_ATTRIBUTES: usize = 10;

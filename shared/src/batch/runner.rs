@@ -14,8 +14,9 @@ use super::fifo::{Unit, plan};
 use super::handler::RecordHandler;
 use super::queue::QueueUrls;
 use super::visibility::{MAX_VISIBILITY, receive_count, visibility_timeout};
-use crate::error::{Classification, Classify, Error, ErrorClass};
+use crate::error::Error;
 use crate::retry::Backoff;
+use crate::taxonomy::{Classification, Classify, ErrorClass};
 use crate::telemetry::metrics::{DEAD_LETTERED, DELIVERED, LATENCY, Metrics, RECEIVED, RETRIED};
 
 /// The environment variable [`BatchRunner::from_env`] reads the dead-letter queue URL from.

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsMessage;
 
-use crate::error::Classification;
 use crate::retry::Backoff;
+use crate::taxonomy::Classification;
 
 /// SQS's limit on a visibility timeout: 12 hours.
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);

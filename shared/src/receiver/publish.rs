@@ -11,7 +11,7 @@
 use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Classification, Classify};
+use crate::taxonomy::{Classification, Classify};
 
 /// One message for a queue.
 #[derive(Debug, Clone, Copy)]

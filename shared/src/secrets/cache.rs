@@ -165,8 +165,8 @@ fn parse_ttl(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{Classify, ErrorClass};
     use crate::secrets::Fetch;
+    use crate::taxonomy::{Classify, ErrorClass};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A source whose value and call count the test controls.

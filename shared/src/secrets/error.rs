@@ -6,7 +6,7 @@ use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde_json::error::Category;
 
 use crate::aws::errors::service_classification;
-use crate::error::{Classification, Classify, ErrorClass};
+use crate::taxonomy::{Classification, Classify, ErrorClass};
 
 /// A secret could not be read or parsed.
 ///
@@ -194,7 +194,7 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorClass;
+    use crate::taxonomy::ErrorClass;
     use aws_sdk_secretsmanager::error::{ConnectorError, ErrorMetadata};
 
     const VALUE: &str = "s3cr3t-value";

@@ -39,7 +39,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::error::{Classification, Classify};
+use crate::taxonomy::{Classification, Classify};
 
 pub mod github;
 pub mod shopify;

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::error::{Classification, ErrorClass};
+use crate::taxonomy::{Classification, ErrorClass};
 
 /// The longest `Retry-After` the kit honours: 12 hours.
 ///
@@ -45,7 +45,7 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(12 * 60 * 60);
 /// ```
 /// use std::time::Duration;
 /// use reqwest::StatusCode;
-/// use switchyard::classify::classify_status;
+/// use switchyard::http::classify::classify_status;
 /// use switchyard::ErrorClass;
 ///
 /// assert_eq!(classify_status(StatusCode::OK, None), None);
@@ -108,7 +108,7 @@ pub fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Durati
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use switchyard::classify::parse_retry_after;
+/// use switchyard::http::classify::parse_retry_after;
 ///
 /// let now = SystemTime::now();
 /// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
@@ -297,7 +297,7 @@ impl BodyFailure {
 ///
 /// ```
 /// use reqwest::StatusCode;
-/// use switchyard::classify::{BodyClassifier, BodyFailure};
+/// use switchyard::http::classify::{BodyClassifier, BodyFailure};
 /// use switchyard::{Classification, ErrorClass};
 ///
 /// struct SlackBody;

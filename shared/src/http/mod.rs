@@ -8,7 +8,7 @@
 //! - a user agent `switchyard/<version> (+<integration>)`, so an API owner can tell who calls;
 //! - a base URL per [`Destination`] that an environment variable overrides
 //!   (`SLACK_API_BASE_URL=http://127.0.0.1:4010`), so the same binary talks to a local stand-in;
-//! - one error type, [`HttpError`], classified by [`crate::classify`] from the status,
+//! - one error type, [`HttpError`], classified by [`crate::http::classify`] from the status,
 //!   `Retry-After`, the transport failure or a connector's [`BodyClassifier`].
 //!
 //! An [`HttpError`] carries the destination's name, the status, the server's delay and a short
@@ -21,8 +21,10 @@ use std::time::{Duration, SystemTime};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
-use crate::classify::{self, BodyClassifier, TransportCause};
-use crate::error::{Classification, Classify};
+pub mod classify;
+
+use self::classify::{BodyClassifier, TransportCause};
+use crate::taxonomy::{Classification, Classify};
 
 /// How much of an error response's body is read: enough for an API's error JSON, bounded so a
 /// misbehaving server cannot make us buffer megabytes to report a failure.
@@ -565,9 +567,9 @@ impl fmt::Display for DisplayClass<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::classify::BodyFailure;
     use super::*;
-    use crate::classify::BodyFailure;
-    use crate::error::ErrorClass;
+    use crate::taxonomy::ErrorClass;
     use reqwest::header::AUTHORIZATION;
     use wiremock::matchers::{any, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
