@@ -14,7 +14,11 @@ it does not look inside policy templates, nor at references to the resources SAM
    `MAX_BODY_BYTES` body, environment variables the runtime reads, and exactly
    the IAM it needs: `SQSSendMessagePolicy` on that queue and
    `AWSSecretsManagerGetSecretValuePolicy` on that secret, nothing else;
-3. every !Ref / !GetAtt / ${...} in the template names a parameter, a pseudo parameter, a
+3. every events queue (a receiver's QUEUE_URL, which a deliverer consumes) keeps its redrive
+   policy a backstop: `maxReceiveCount` above the kit's default `MAX_ATTEMPTS` and a retention
+   that outlasts the default `RETRY_PERIOD` (both read from shared/src/batch/schedule.rs's
+   docs), so the deliverer's runner, not the redrive, decides when a record is dead;
+4. every !Ref / !GetAtt / ${...} in the template names a parameter, a pseudo parameter, a
    resource, or a resource SAM generates.
 
 Standard library + PyYAML (a cfn-lint dependency, so .venv/bin/python has it). Usage:
@@ -116,6 +120,20 @@ def documented_env(root: Path) -> set[str]:
     if not config.exists():
         return set()
     return set(re.findall(r"^//! \| `([A-Z][A-Z0-9_]*)` \|", config.read_text(), re.M))
+
+
+def schedule_defaults(root: Path) -> tuple[int | None, int | None]:
+    """(MAX_ATTEMPTS, RETRY_PERIOD in seconds) from the variable table in
+    shared/src/batch/schedule.rs's docs; None for what is not found (the caller reports it)."""
+    source = root / "shared/src/batch/schedule.rs"
+    text = source.read_text() if source.exists() else ""
+    attempts = re.search(r"^//! \| `MAX_ATTEMPTS` \| `(\d+)` \|", text, re.M)
+    period = re.search(r"^//! \| `RETRY_PERIOD` \| `(\d+)([smhd])` \|", text, re.M)
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    return (
+        int(attempts.group(1)) if attempts else None,
+        int(period.group(1)) * unit[period.group(2)] if period else None,
+    )
 
 
 def walk_refs(node, path=""):
@@ -255,7 +273,34 @@ def main() -> int:
             print(f"  ok   {binary}: receiver; SECRET_ID -> {secret}, QUEUE_URL -> {queue}; "
                   f"IAM: sqs:SendMessage on {queue}, secretsmanager:GetSecretValue on {secret}")
 
-    # --- 3. references ----------------------------------------------------------------------
+    # --- 3. events queues: the redrive is a backstop ----------------------------------------
+    max_attempts, retry_period = schedule_defaults(root)
+    if max_attempts is None or retry_period is None:
+        problem("shared/src/batch/schedule.rs: no variable table with MAX_ATTEMPTS and "
+                "RETRY_PERIOD defaults in its module docs; the redrive backstop cannot be checked")
+    else:
+        events_queues = sorted({
+            ref_of(((resources[lid].get("Properties") or {}).get("Environment") or {})
+                   .get("Variables", {}).get("QUEUE_URL"))
+            for lid in functions.values()
+        } - {None})
+        for queue in events_queues:
+            queue_props = resources.get(queue, {}).get("Properties") or {}
+            redrive = queue_props.get("RedrivePolicy") or {}
+            count = redrive.get("maxReceiveCount")
+            if not isinstance(count, int) or count <= max_attempts:
+                problem(f"{queue}: RedrivePolicy.maxReceiveCount {count!r} must be above the "
+                        f"deliverer's MAX_ATTEMPTS ({max_attempts}), a backstop: the runner "
+                        "dead-letters with a reason first")
+            retention = queue_props.get("MessageRetentionPeriod")
+            if not isinstance(retention, int) or retention <= retry_period:
+                problem(f"{queue}: MessageRetentionPeriod {retention!r} must outlast the "
+                        f"deliverer's RETRY_PERIOD ({retry_period} s), or SQS deletes records "
+                        "still being retried")
+        print(f"backstop:  {len(events_queues)} events queues: maxReceiveCount > {max_attempts}, "
+              f"retention > {retry_period} s")
+
+    # --- 4. references ----------------------------------------------------------------------
     resource_names = set(resources)
     for logical_id, resource in resources.items():
         if resource.get("Type") == FUNCTION:  # resources the SAM transform generates

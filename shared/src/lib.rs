@@ -13,7 +13,8 @@
 //! | [`retry`] | jittered exponential backoff that honours `Retry-After` and the Lambda deadline |
 //! | [`secrets`] | Secrets Manager, cached in process with a TTL, typed, redacted |
 //! | [`envelope`] | the CloudEvents 1.0 JSON envelope that travels on the queues |
-//! | [`batch`] | the SQS batch runner for deliverers: partial batch failures, DLQ, FIFO |
+//! | [`batch`] | the SQS batch runner for deliverers: outcomes per record, per-record and batch handlers, deadlines, the redelivery schedule, partial batch failures, DLQ, FIFO |
+//! | [`deliverer`] | the deliverer runtime: SQS batch → handler → partial batch response, per invocation |
 //! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
 //! | [`aws`] | the AWS SDK configuration (honours `AWS_ENDPOINT_URL`, bounded timeouts) and the classification of SDK failures |
 //! | [`routing`] | which queues an accepted webhook event goes to, by event type |
@@ -21,6 +22,7 @@
 
 pub mod aws;
 pub mod batch;
+pub mod deliverer;
 pub mod envelope;
 pub mod error;
 pub mod http;

@@ -2,7 +2,9 @@
 //! end-to-end tests under `tests/tests/`.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+pub mod destination;
 pub mod function_url;
 pub mod moto;
 pub mod providers;
 pub mod runtime_api;
+pub mod sqs_event;

@@ -2,9 +2,9 @@
 //! visibility changes and dead-letter sends.
 //!
 //! Each test starts its own moto, sends messages, receives them (as Lambda's poller would) and
-//! turns them into the `SqsEvent` Lambda would deliver. The test handler decides per body: a body
-//! is `label/action`, the action one of `ok`, `transient`, `transient:N`, `throttled:N`,
-//! `permanent`, `panic` (N = the `retry_after` in seconds).
+//! turns them into the `SqsEvent` Lambda would deliver. The test handlers decide per body: a
+//! body is `label/action`, the action one of `ok`, `skip`, `dup`, `transient`, `transient:N`,
+//! `throttled:N`, `permanent`, `auth`, `panic`, `hang` (N = the `retry_after` in seconds).
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 use std::collections::HashMap;
@@ -12,17 +12,46 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
-use aws_sdk_sqs::types::{Message, MessageAttributeValue, QueueAttributeName};
-use switchyard::batch::{BatchRunner, RecordHandler};
+use aws_lambda_events::sqs::SqsEvent;
+use aws_sdk_sqs::types::QueueAttributeName;
+use switchyard::batch::{BatchHandler, BatchRunner, Outcome, Record, RecordHandler};
+use switchyard::invocation::Invocation;
+use switchyard::retry::{Backoff, RetryPolicy};
 use switchyard::{Classification, Error};
 use switchyard_e2e::moto::Moto;
+use switchyard_e2e::sqs_event::{
+    attribute, create_queue_with, failures, queue_arn, receive_n, send, to_record,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// The handler under test: acts on the body's action, records what it saw and how many records
-/// were in flight at once.
+/// What a body's action makes of a record.
+fn act(body: &str) -> Result<Outcome, Error> {
+    let action = body.rsplit_once('/').map_or(body, |(_, a)| a);
+    let secs = |n: &str| Some(Duration::from_secs(n.parse().unwrap()));
+    match action.split_once(':') {
+        _ if action == "ok" => Ok(Outcome::delivered_as(format!("dest-{body}"))),
+        _ if action == "skip" => Ok(Outcome::skipped("no rule")),
+        _ if action == "dup" => Ok(Outcome::Duplicate),
+        _ if action == "transient" => Err(Error::transient("upstream 503")),
+        _ if action == "permanent" => Err(Error::permanent("HTTP 422: invalid email")),
+        _ if action == "auth" => Err(Error::classified(Classification::auth(), "HTTP 401")),
+        _ if action == "panic" => panic!("handler bug"),
+        Some(("transient", n)) => Err(Error::classified(
+            Classification::transient().with_retry_after(secs(n)),
+            "upstream 503",
+        )),
+        Some(("throttled", n)) => Err(Error::classified(
+            Classification::throttled(secs(n)),
+            "HTTP 429",
+        )),
+        _ => panic!("unknown test action {action}"),
+    }
+}
+
+/// The per-record handler under test: acts on the body's action, records what it saw and how
+/// many records were in flight at once.
 #[derive(Default)]
 struct TestHandler {
     seen: Mutex<Vec<String>>,
@@ -44,111 +73,59 @@ impl TestHandler {
     }
 }
 
-fn secs(n: &str) -> Option<Duration> {
-    Some(Duration::from_secs(n.parse().unwrap()))
-}
-
 impl RecordHandler for TestHandler {
-    async fn handle(&self, record: &SqsMessage) -> Result<(), Error> {
-        let body = record.body.clone().unwrap_or_default();
+    async fn handle(&self, record: &Record<'_>, _: &Invocation) -> Result<Outcome, Error> {
+        let body = record.body().to_string();
         self.seen.lock().unwrap().push(body.clone());
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        if body.ends_with("/hang") {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
         tokio::time::sleep(self.pause).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-
-        let action = body.rsplit_once('/').map_or(body.as_str(), |(_, a)| a);
-        match action.split_once(':') {
-            _ if action == "ok" => Ok(()),
-            _ if action == "transient" => Err(Error::transient("upstream 503")),
-            _ if action == "permanent" => Err(Error::permanent("HTTP 422: invalid email")),
-            _ if action == "panic" => panic!("handler bug"),
-            Some(("transient", n)) => Err(Error::classified(
-                Classification::transient().with_retry_after(secs(n)),
-                "upstream 503",
-            )),
-            Some(("throttled", n)) => Err(Error::classified(
-                Classification::throttled(secs(n)),
-                "HTTP 429",
-            )),
-            _ => panic!("unknown test action {action}"),
-        }
+        act(&body)
     }
 }
 
-async fn queue_arn(moto: &Moto, url: &str) -> String {
-    moto.sqs()
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("get queue attributes")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("queue arn")
+/// The batch handler under test: one call answers every record by its action; records the
+/// bodies of each call.
+#[derive(Default)]
+struct TestBatchHandler {
+    calls: Mutex<Vec<Vec<String>>>,
+    max: Option<usize>,
 }
 
-async fn send(moto: &Moto, url: &str, body: &str, group: Option<&str>) -> String {
-    let tenant = MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value("acme")
-        .build()
-        .unwrap();
-    moto.sqs()
-        .send_message()
-        .queue_url(url)
-        .message_body(body)
-        .message_attributes("tenant", tenant)
-        .set_message_group_id(group.map(str::to_string))
-        .send()
-        .await
-        .expect("send")
-        .message_id
-        .expect("message id")
-}
-
-/// Receives until `n` messages arrived (or fails after 20 s).
-async fn receive_n(moto: &Moto, url: &str, n: usize) -> Vec<Message> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut got = Vec::new();
-    while got.len() < n {
-        assert!(Instant::now() < deadline, "received {} of {n}", got.len());
-        got.extend(moto.receive(url, 1).await);
+impl BatchHandler for TestBatchHandler {
+    fn max_batch_size(&self) -> usize {
+        self.max.unwrap_or(usize::MAX)
     }
-    assert_eq!(got.len(), n, "more messages than expected");
-    got
+
+    async fn handle_batch(
+        &self,
+        records: &[&Record<'_>],
+        _: &Invocation,
+    ) -> Vec<Result<Outcome, Error>> {
+        let bodies: Vec<String> = records.iter().map(|r| r.body().to_string()).collect();
+        self.calls.lock().unwrap().push(bodies.clone());
+        bodies.iter().map(|b| act(b)).collect()
+    }
 }
 
-/// The record Lambda's poller would make of a received message.
-fn to_record(message: &Message, arn: &str) -> SqsMessage {
-    let mut r = SqsMessage::default();
-    r.message_id = message.message_id.clone();
-    r.receipt_handle = message.receipt_handle.clone();
-    r.body = message.body.clone();
-    r.md5_of_body = message.md5_of_body.clone();
-    r.md5_of_message_attributes = message.md5_of_message_attributes.clone();
-    r.attributes = message
-        .attributes
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
-        .collect();
-    r.message_attributes = message
-        .message_attributes
-        .iter()
-        .flatten()
-        .map(|(k, v)| {
-            let mut a = SqsMessageAttribute::default();
-            a.data_type = Some(v.data_type().to_string());
-            a.string_value = v.string_value().map(str::to_string);
-            (k.clone(), a)
-        })
-        .collect();
-    r.event_source_arn = Some(arn.to_string());
-    r.event_source = Some("aws:sqs".into());
-    r.aws_region = Some("us-east-1".into());
-    r
+/// No retries inside the invocation: what a handler answers is what the runner settles.
+fn no_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 0,
+        ..RetryPolicy::default()
+    }
+}
+
+fn runner(moto: &Moto) -> BatchRunner {
+    BatchRunner::new(moto.sqs()).with_retry(no_retries())
+}
+
+fn unbounded() -> Invocation {
+    Invocation::unbounded("test-request")
 }
 
 /// Sends `bodies` (label/action, with an optional FIFO group), receives them and returns the
@@ -164,42 +141,39 @@ async fn event_of(
         ids.insert(body.to_string(), send(moto, url, body, *group).await);
     }
     let received = receive_n(moto, url, bodies.len()).await;
-    let mut event = SqsEvent::default();
-    event.records = bodies
-        .iter()
-        .map(|(body, _)| {
-            let m = received
-                .iter()
-                .find(|m| m.body.as_deref() == Some(*body))
-                .expect("received");
-            to_record(m, &arn)
-        })
-        .collect();
+    let event = switchyard_e2e::sqs_event::event(
+        bodies
+            .iter()
+            .map(|(body, _)| {
+                let m = received
+                    .iter()
+                    .find(|m| m.body.as_deref() == Some(*body))
+                    .expect("received");
+                to_record(m, &arn)
+            })
+            .collect(),
+    );
     (event, ids)
 }
 
-fn failures(response: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<String> {
-    response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect()
+fn test_metrics() -> switchyard::telemetry::metrics::Metrics {
+    switchyard::telemetry::metrics::Metrics::builder()
+        .without_cold_start()
+        .build()
+        .unwrap()
 }
 
-fn attribute<'a>(message: &'a Message, name: &str) -> &'a str {
-    message
-        .message_attributes
-        .as_ref()
-        .and_then(|a| a.get(name))
-        .and_then(|v| v.string_value())
-        .unwrap_or_else(|| panic!("attribute {name} missing"))
+fn emf(metrics: &switchyard::telemetry::metrics::Metrics) -> serde_json::Value {
+    let lines = metrics.take_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    serde_json::from_str(&lines[0]).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tests
+// Outcomes, partial failures, dead letters
 
 #[tokio::test]
-async fn partial_failures_return_exactly_the_failed_ids() {
+async fn partial_failures_return_exactly_the_failed_ids_and_metrics_tell_outcomes_apart() {
     let moto = Moto::start();
     let url = moto.create_queue("source").await;
     let dlq = moto.create_queue("dlq").await;
@@ -210,35 +184,44 @@ async fn partial_failures_return_exactly_the_failed_ids() {
         ("d/panic", None),
         ("e/ok", None),
         ("f/throttled:5", None),
+        ("g/skip", None),
+        ("h/dup", None),
+        ("i/auth", None),
     ];
     let (event, ids) = event_of(&moto, &url, &bodies).await;
-    let metrics = switchyard::telemetry::metrics::Metrics::builder()
-        .without_cold_start()
-        .build()
-        .unwrap();
-    let runner = BatchRunner::new(moto.sqs())
+    let metrics = test_metrics();
+    let runner = runner(&moto)
         .with_dead_letter_queue(&dlq)
         .with_metrics(metrics.clone());
     let handler = TestHandler::default();
 
-    let response = runner.run(&event, &handler).await.unwrap();
+    let response = runner.run(&event, &unbounded(), &handler).await.unwrap();
 
     // The invocation's EMF line counts what happened to each record.
-    let lines = metrics.take_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    let emf: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
-    assert_eq!(emf["received"], 6);
+    let emf = emf(&metrics);
+    assert_eq!(emf["records"], 9);
     assert_eq!(emf["delivered"], 2);
-    assert_eq!(emf["retried"], 3);
+    assert_eq!(emf["skipped"], 1);
+    assert_eq!(emf["deduped"], 1);
+    assert_eq!(emf["retried"], 4, "transient, panic, throttled, auth");
+    assert_eq!(emf["throttled"], 1);
+    assert_eq!(emf["function_failures"], 1, "auth");
+    assert_eq!(emf["deferred"], 0);
     assert_eq!(emf["dead_lettered"], 1);
-    assert!(emf["latency"].is_number());
+    assert_eq!(
+        emf["handler_latency"].as_array().map(Vec::len),
+        Some(9),
+        "one sample per handler call: {emf}"
+    );
+    assert!(emf["batch_latency"].as_f64().unwrap() >= 0.0);
 
     assert_eq!(
         failures(&response),
         [
             ids["b/transient"].as_str(),
             ids["d/panic"].as_str(),
-            ids["f/throttled:5"].as_str()
+            ids["f/throttled:5"].as_str(),
+            ids["i/auth"].as_str(),
         ]
     );
     assert_eq!(handler.seen().len(), bodies.len());
@@ -255,9 +238,12 @@ async fn a_permanent_failure_is_dead_lettered_with_its_reason_and_acknowledged()
     let arn = queue_arn(&moto, &url).await;
     let dlq = moto.create_queue("dlq").await;
     let (event, ids) = event_of(&moto, &url, &[("p/permanent", None), ("o/ok", None)]).await;
-    let runner = BatchRunner::new(moto.sqs()).with_dead_letter_queue(&dlq);
+    let runner = runner(&moto).with_dead_letter_queue(&dlq);
 
-    let response = runner.run(&event, &TestHandler::default()).await.unwrap();
+    let response = runner
+        .run(&event, &unbounded(), &TestHandler::default())
+        .await
+        .unwrap();
 
     assert!(failures(&response).is_empty(), "{response:?}");
     let dead = receive_n(&moto, &dlq, 1).await;
@@ -288,27 +274,25 @@ async fn a_permanent_failure_is_dead_lettered_with_its_reason_and_acknowledged()
 #[tokio::test]
 async fn a_throttled_record_stays_invisible_for_its_retry_after() {
     let moto = Moto::start();
-    let url = moto
-        .sqs()
-        .create_queue()
-        .queue_name("short-visibility")
-        .attributes(QueueAttributeName::VisibilityTimeout, "1")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    // The control fails the same way but asks for no delay: with the queue's 1 s timeout it is
-    // back at once, so only a raised visibility can keep the throttled one away.
+    let url = create_queue_with(
+        &moto,
+        "short-visibility",
+        &[(QueueAttributeName::VisibilityTimeout, "1".into())],
+    )
+    .await;
+    // The control fails the same way but asks for no delay: it is back at once, so only a
+    // raised visibility can keep the throttled one away.
     let (event, ids) = event_of(
         &moto,
         &url,
         &[("slow/throttled:30", None), ("control/transient:0", None)],
     )
     .await;
-    let runner = BatchRunner::new(moto.sqs());
 
-    let response = runner.run(&event, &TestHandler::default()).await.unwrap();
+    let response = runner(&moto)
+        .run(&event, &unbounded(), &TestHandler::default())
+        .await
+        .unwrap();
     assert_eq!(
         failures(&response),
         [
@@ -336,16 +320,316 @@ async fn a_panicking_record_fails_alone() {
         &[("a/ok", None), ("b/panic", None), ("c/ok", None)],
     )
     .await;
-    let runner = BatchRunner::new(moto.sqs());
     let handler = TestHandler::default();
 
-    let response = runner.run(&event, &handler).await.unwrap();
+    let response = runner(&moto)
+        .run(&event, &unbounded(), &handler)
+        .await
+        .unwrap();
 
     assert_eq!(failures(&response), [ids["b/panic"].as_str()]);
     let mut seen = handler.seen();
     seen.sort();
     assert_eq!(seen, ["a/ok", "b/panic", "c/ok"]);
 }
+
+#[tokio::test]
+async fn without_a_dlq_a_permanent_failure_is_handed_back_not_lost() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let (event, ids) = event_of(&moto, &url, &[("p/permanent", None), ("o/ok", None)]).await;
+    let metrics = test_metrics();
+
+    let response = runner(&moto)
+        .with_metrics(metrics.clone())
+        .run(&event, &unbounded(), &TestHandler::default())
+        .await
+        .unwrap();
+
+    assert_eq!(failures(&response), [ids["p/permanent"].as_str()]);
+    assert_eq!(emf(&metrics)["function_failures"], 1);
+}
+
+#[tokio::test]
+async fn a_failed_dlq_send_hands_the_record_back() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let (event, ids) = event_of(&moto, &url, &[("p/permanent", None)]).await;
+    let missing = format!("{}/123456789012/no-such-queue", moto.endpoint);
+
+    let response = runner(&moto)
+        .with_dead_letter_queue(missing)
+        .run(&event, &unbounded(), &TestHandler::default())
+        .await
+        .unwrap();
+
+    assert_eq!(failures(&response), [ids["p/permanent"].as_str()]);
+}
+
+#[tokio::test]
+async fn concurrency_never_exceeds_the_limit() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let bodies: Vec<String> = (0..10).map(|i| format!("r{i}/ok")).collect();
+    let pairs: Vec<(&str, Option<&str>)> = bodies.iter().map(|b| (b.as_str(), None)).collect();
+    let (event, _) = event_of(&moto, &url, &pairs).await;
+    let handler = TestHandler::pausing(Duration::from_millis(100));
+
+    let response = runner(&moto)
+        .with_max_concurrency(3)
+        .run(&event, &unbounded(), &handler)
+        .await
+        .unwrap();
+
+    assert!(failures(&response).is_empty());
+    assert_eq!(handler.seen().len(), 10);
+    assert_eq!(handler.max_in_flight.load(Ordering::SeqCst), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries inside the invocation
+
+/// Fails each body's first call with a transient error, succeeds after.
+#[derive(Default)]
+struct FlakyOnce {
+    calls: Mutex<Vec<String>>,
+}
+
+impl RecordHandler for FlakyOnce {
+    async fn handle(&self, record: &Record<'_>, _: &Invocation) -> Result<Outcome, Error> {
+        let mut calls = self.calls.lock().unwrap();
+        let first = !calls.iter().any(|b| b == record.body());
+        calls.push(record.body().to_string());
+        if first {
+            Err(Error::transient("flaky"))
+        } else {
+            Ok(Outcome::delivered())
+        }
+    }
+}
+
+impl BatchHandler for FlakyOnce {
+    async fn handle_batch(
+        &self,
+        records: &[&Record<'_>],
+        invocation: &Invocation,
+    ) -> Vec<Result<Outcome, Error>> {
+        let mut out = Vec::new();
+        for record in records {
+            out.push(RecordHandler::handle(self, record, invocation).await);
+        }
+        out
+    }
+}
+
+fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        backoff: Backoff {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+        },
+        max_retries: 2,
+        max_wait: Duration::from_secs(5),
+        deadline_margin: Duration::ZERO,
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_inside_the_invocation_before_handing_back() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let (event, _) = event_of(&moto, &url, &[("a/x", None), ("b/x", None)]).await;
+    let runner = BatchRunner::new(moto.sqs()).with_retry(quick_retries());
+
+    let per_record = FlakyOnce::default();
+    let response = runner.run(&event, &unbounded(), &per_record).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(
+        per_record.calls.lock().unwrap().len(),
+        4,
+        "each record twice"
+    );
+
+    let batch = FlakyOnce::default();
+    let response = runner
+        .run_batch(&event, &unbounded(), &batch)
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(batch.calls.lock().unwrap().len(), 4);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The invocation's deadline
+
+#[tokio::test]
+async fn a_batch_that_meets_its_deadline_hands_back_only_the_unstarted_records() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let bodies: Vec<String> = (0..10).map(|i| format!("r{i}/ok")).collect();
+    let pairs: Vec<(&str, Option<&str>)> = bodies.iter().map(|b| (b.as_str(), None)).collect();
+    let (event, ids) = event_of(&moto, &url, &pairs).await;
+    let dlq = moto.create_queue("dlq").await;
+    let metrics = test_metrics();
+    // One record at a time, half a second each; 2.2 s of work time before the cutoff.
+    let runner = runner(&moto)
+        .with_max_concurrency(1)
+        .with_dead_letter_queue(&dlq)
+        .with_start_margin(Duration::from_millis(300))
+        .with_metrics(metrics.clone());
+    let handler = TestHandler::pausing(Duration::from_millis(500));
+    let invocation = Invocation::with_timeout("slow", Duration::from_millis(3200))
+        .with_reserve(Duration::from_secs(1));
+    let deadline = invocation.deadline().unwrap();
+
+    let response = runner.run(&event, &invocation, &handler).await.unwrap();
+
+    assert!(
+        Instant::now() < deadline,
+        "the runner must answer before Lambda's deadline"
+    );
+    let seen = handler.seen();
+    let handed_back = failures(&response);
+    assert!(!seen.is_empty() && seen.len() < 10, "{seen:?}");
+    // Exactly the records the handler never saw come back; none was dead-lettered.
+    let unstarted: Vec<String> = bodies
+        .iter()
+        .filter(|b| !seen.contains(b))
+        .map(|b| ids[b].clone())
+        .collect();
+    assert_eq!(handed_back, unstarted);
+    let emf = emf(&metrics);
+    assert_eq!(emf["delivered"], seen.len());
+    assert_eq!(emf["deferred"], 10 - seen.len());
+    assert!(moto.receive(&dlq, 0).await.is_empty());
+    // They come back at once (visibility 0), not after the queue's 30 s.
+    let back = receive_n(&moto, &url, unstarted.len()).await;
+    let mut back: Vec<String> = back.into_iter().filter_map(|m| m.message_id).collect();
+    back.sort();
+    let mut expected = unstarted.clone();
+    expected.sort();
+    assert_eq!(back, expected);
+}
+
+#[tokio::test]
+async fn a_hanging_handler_is_cut_off_at_the_cutoff_and_its_record_handed_back() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let (event, ids) = event_of(&moto, &url, &[("a/ok", None), ("b/hang", None)]).await;
+    let invocation = Invocation::with_timeout("hang", Duration::from_secs(3))
+        .with_reserve(Duration::from_secs(1));
+    let deadline = invocation.deadline().unwrap();
+
+    let response = runner(&moto)
+        .run(&event, &invocation, &TestHandler::default())
+        .await
+        .unwrap();
+
+    assert!(Instant::now() < deadline, "answered before the deadline");
+    assert_eq!(failures(&response), [ids["b/hang"].as_str()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch handlers
+
+#[tokio::test]
+async fn a_batch_handlers_outcomes_end_as_for_per_record_handlers() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let dlq = moto.create_queue("dlq").await;
+    let bodies = [
+        ("a/ok", None),
+        ("b/ok", None),
+        ("c/permanent", None),
+        ("d/throttled:30", None),
+        ("e/ok", None),
+    ];
+    let (event, ids) = event_of(&moto, &url, &bodies).await;
+    let handler = TestBatchHandler::default();
+    let metrics = test_metrics();
+
+    let response = runner(&moto)
+        .with_dead_letter_queue(&dlq)
+        .with_metrics(metrics.clone())
+        .run_batch(&event, &unbounded(), &handler)
+        .await
+        .unwrap();
+
+    assert_eq!(handler.calls.lock().unwrap().len(), 1, "one call per batch");
+    assert_eq!(failures(&response), [ids["d/throttled:30"].as_str()]);
+    let dead = receive_n(&moto, &dlq, 1).await;
+    assert_eq!(dead[0].body.as_deref(), Some("c/permanent"));
+    assert_eq!(attribute(&dead[0], "switchyard.error.class"), "permanent");
+    let emf = emf(&metrics);
+    assert_eq!(emf["delivered"], 3);
+    assert_eq!(emf["throttled"], 1);
+    assert_eq!(emf["dead_lettered"], 1);
+    assert!(
+        emf["handler_latency"].as_f64().is_some(),
+        "exactly one sample, one call: {emf}"
+    );
+    // The throttled record stays away for its Retry-After.
+    assert!(moto.receive(&url, 1).await.is_empty());
+}
+
+#[tokio::test]
+async fn batch_calls_are_split_at_the_handlers_limit() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let bodies: Vec<String> = (0..7).map(|i| format!("r{i}/ok")).collect();
+    let pairs: Vec<(&str, Option<&str>)> = bodies.iter().map(|b| (b.as_str(), None)).collect();
+    let (event, _) = event_of(&moto, &url, &pairs).await;
+    let handler = TestBatchHandler {
+        max: Some(3),
+        ..TestBatchHandler::default()
+    };
+
+    let response = runner(&moto)
+        .run_batch(&event, &unbounded(), &handler)
+        .await
+        .unwrap();
+
+    assert!(failures(&response).is_empty());
+    let sizes: Vec<usize> = handler.calls.lock().unwrap().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3, 3, 1]);
+}
+
+/// Answers one result too few: a broken batch handler.
+struct OneShort;
+
+impl BatchHandler for OneShort {
+    async fn handle_batch(
+        &self,
+        records: &[&Record<'_>],
+        _: &Invocation,
+    ) -> Vec<Result<Outcome, Error>> {
+        records
+            .iter()
+            .skip(1)
+            .map(|_| Ok(Outcome::delivered()))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_batch_handler_answering_the_wrong_count_loses_nothing() {
+    let moto = Moto::start();
+    let url = moto.create_queue("source").await;
+    let (event, ids) = event_of(&moto, &url, &[("a/ok", None), ("b/ok", None)]).await;
+
+    let response = runner(&moto)
+        .run_batch(&event, &unbounded(), &OneShort)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        failures(&response),
+        [ids["a/ok"].as_str(), ids["b/ok"].as_str()]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// FIFO
 
 #[tokio::test]
 async fn fifo_stops_a_group_at_its_first_retryable_failure() {
@@ -363,10 +647,12 @@ async fn fifo_stops_a_group_at_its_first_retryable_failure() {
         ],
     )
     .await;
-    let runner = BatchRunner::new(moto.sqs());
     let handler = TestHandler::default();
 
-    let response = runner.run(&event, &handler).await.unwrap();
+    let response = runner(&moto)
+        .run(&event, &unbounded(), &handler)
+        .await
+        .unwrap();
 
     assert_eq!(
         failures(&response),
@@ -384,6 +670,44 @@ async fn fifo_stops_a_group_at_its_first_retryable_failure() {
 }
 
 #[tokio::test]
+async fn fifo_batch_calls_hold_one_record_per_group_and_a_group_stops_at_its_failure() {
+    let moto = Moto::start();
+    let url = moto.create_fifo_queue("source.fifo").await;
+    let (event, ids) = event_of(
+        &moto,
+        &url,
+        &[
+            ("A1/ok", Some("A")),
+            ("B1/ok", Some("B")),
+            ("A2/transient", Some("A")),
+            ("B2/ok", Some("B")),
+            ("A3/ok", Some("A")),
+            ("B3/ok", Some("B")),
+        ],
+    )
+    .await;
+    let handler = TestBatchHandler::default();
+
+    let response = runner(&moto)
+        .run_batch(&event, &unbounded(), &handler)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        *handler.calls.lock().unwrap(),
+        [
+            vec!["A1/ok", "B1/ok"],
+            vec!["A2/transient", "B2/ok"],
+            vec!["B3/ok"],
+        ]
+    );
+    assert_eq!(
+        failures(&response),
+        [ids["A2/transient"].as_str(), ids["A3/ok"].as_str()]
+    );
+}
+
+#[tokio::test]
 async fn fifo_permanent_failure_goes_to_a_fifo_dlq_and_the_group_continues() {
     let moto = Moto::start();
     let url = moto.create_fifo_queue("source.fifo").await;
@@ -394,10 +718,13 @@ async fn fifo_permanent_failure_goes_to_a_fifo_dlq_and_the_group_continues() {
         &[("C1/permanent", Some("C")), ("C2/ok", Some("C"))],
     )
     .await;
-    let runner = BatchRunner::new(moto.sqs()).with_dead_letter_queue(&dlq);
     let handler = TestHandler::default();
 
-    let response = runner.run(&event, &handler).await.unwrap();
+    let response = runner(&moto)
+        .with_dead_letter_queue(&dlq)
+        .run(&event, &unbounded(), &handler)
+        .await
+        .unwrap();
 
     assert!(failures(&response).is_empty(), "{response:?}");
     assert_eq!(handler.seen(), ["C1/permanent", "C2/ok"]);
@@ -415,46 +742,4 @@ async fn fifo_permanent_failure_goes_to_a_fifo_dlq_and_the_group_continues() {
             .map(String::as_str),
         Some("C")
     );
-}
-
-#[tokio::test]
-async fn without_a_dlq_a_permanent_failure_is_reported_failed() {
-    let moto = Moto::start();
-    let url = moto.create_queue("source").await;
-    let (event, ids) = event_of(&moto, &url, &[("p/permanent", None), ("o/ok", None)]).await;
-    let runner = BatchRunner::new(moto.sqs());
-
-    let response = runner.run(&event, &TestHandler::default()).await.unwrap();
-
-    assert_eq!(failures(&response), [ids["p/permanent"].as_str()]);
-}
-
-#[tokio::test]
-async fn a_failed_dlq_send_reports_the_record_failed() {
-    let moto = Moto::start();
-    let url = moto.create_queue("source").await;
-    let (event, ids) = event_of(&moto, &url, &[("p/permanent", None)]).await;
-    let missing = format!("{}/123456789012/no-such-queue", moto.endpoint);
-    let runner = BatchRunner::new(moto.sqs()).with_dead_letter_queue(missing);
-
-    let response = runner.run(&event, &TestHandler::default()).await.unwrap();
-
-    assert_eq!(failures(&response), [ids["p/permanent"].as_str()]);
-}
-
-#[tokio::test]
-async fn concurrency_never_exceeds_the_limit() {
-    let moto = Moto::start();
-    let url = moto.create_queue("source").await;
-    let bodies: Vec<String> = (0..10).map(|i| format!("r{i}/ok")).collect();
-    let pairs: Vec<(&str, Option<&str>)> = bodies.iter().map(|b| (b.as_str(), None)).collect();
-    let (event, _) = event_of(&moto, &url, &pairs).await;
-    let runner = BatchRunner::new(moto.sqs()).with_max_concurrency(3);
-    let handler = TestHandler::pausing(Duration::from_millis(100));
-
-    let response = runner.run(&event, &handler).await.unwrap();
-
-    assert!(failures(&response).is_empty());
-    assert_eq!(handler.seen().len(), 10);
-    assert_eq!(handler.max_in_flight.load(Ordering::SeqCst), 3);
 }

@@ -5,6 +5,9 @@
 //! sends it to the dead-letter queue at once — the original body and message attributes, plus
 //! `switchyard.*` attributes saying what failed — and then acknowledges it.
 //!
+//! Dead letters of one batch go out together: one `SendMessageBatch` call per ten records (and per
+//! 256 KiB of payload), not one call per record.
+//!
 //! SQS allows at most 10 message attributes per message. The five `switchyard.*` attributes always
 //! go; the original attributes fill the remaining five in name order, and any beyond that are
 //! dropped (their names are logged). An original attribute named `switchyard.*` (a record that
@@ -13,10 +16,17 @@
 use std::collections::HashMap;
 
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
+use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::primitives::Blob;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
+use super::record::Record;
+use super::visibility::{MAX_BATCH_ENTRIES, entry_id};
 use crate::taxonomy::ErrorClass;
+
+/// The payload one `SendMessageBatch` call carries at most (SQS's long-standing batch limit;
+/// a single larger message goes alone).
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// SQS's limit on message attributes per message.
 pub const MAX_MESSAGE_ATTRIBUTES: usize = 10;
@@ -120,6 +130,120 @@ pub fn truncate_reason(reason: &str) -> String {
 /// #x10000-#x10FFFF` (XML 1.0 characters).
 fn sqs_allows(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// A record on its way to the dead-letter queue, and why.
+#[derive(Debug)]
+pub(crate) struct DeadLetter<'r, 'a> {
+    /// The record.
+    pub(crate) record: &'r Record<'a>,
+    /// The class of its last failure.
+    pub(crate) class: ErrorClass,
+    /// Why it is dead (the error's message, which holds no secrets or payload values).
+    pub(crate) reason: String,
+}
+
+/// Sends `letters` to the dead-letter queue at `url` in batches; answers, per letter, whether
+/// SQS took it. A FIFO dead-letter queue (URL ending in `.fifo`) gets each record's message
+/// group (else its message id) and its message id as deduplication id.
+pub(crate) async fn send_dead_letters(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    letters: &[DeadLetter<'_, '_>],
+) -> Vec<bool> {
+    let mut sent = vec![false; letters.len()];
+    let mut start = 0;
+    while start < letters.len() {
+        // As many letters as fit in one call: ten entries, 256 KiB (at least one).
+        let mut end = start;
+        let mut bytes = 0;
+        while end < letters.len() && end - start < MAX_BATCH_ENTRIES {
+            let size = letters[end].record.body().len();
+            if end > start && bytes + size > MAX_BATCH_BYTES {
+                break;
+            }
+            bytes += size;
+            end += 1;
+        }
+        let chunk = &letters[start..end];
+        for (offset, ok) in send_chunk(client, url, chunk).await.into_iter().enumerate() {
+            sent[start + offset] = ok;
+        }
+        start = end;
+    }
+    sent
+}
+
+async fn send_chunk(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    chunk: &[DeadLetter<'_, '_>],
+) -> Vec<bool> {
+    let fifo = url.ends_with(".fifo");
+    let entries: Vec<_> = chunk
+        .iter()
+        .filter_map(|letter| {
+            let why = DeadLetterReason {
+                class: letter.class,
+                reason: &letter.reason,
+                attempts: letter.record.receive_count(),
+            };
+            let (attributes, dropped) = dead_letter_attributes(letter.record.message(), &why);
+            if !dropped.is_empty() {
+                tracing::warn!(
+                    message_id = letter.record.message_id(),
+                    ?dropped,
+                    "message attributes left off the dead-letter message (SQS allows 10)"
+                );
+            }
+            let mut entry = SendMessageBatchRequestEntry::builder()
+                .id(entry_id(letter.record))
+                .message_body(letter.record.body())
+                .set_message_attributes(Some(attributes));
+            if fifo {
+                let message_id = letter.record.message_id();
+                if let Some(group) = letter.record.message_group().or(message_id) {
+                    entry = entry.message_group_id(group);
+                }
+                if let Some(id) = message_id {
+                    entry = entry.message_deduplication_id(id);
+                }
+            }
+            entry.build().ok()
+        })
+        .collect();
+    let result = client
+        .send_message_batch()
+        .queue_url(url)
+        .set_entries(Some(entries))
+        .send()
+        .await;
+    match result {
+        Ok(output) => chunk
+            .iter()
+            .map(|letter| {
+                let id = entry_id(letter.record);
+                let ok = output.successful().iter().any(|s| s.id() == id);
+                if !ok {
+                    let failed = output.failed().iter().find(|f| f.id() == id);
+                    tracing::error!(
+                        message_id = letter.record.message_id(),
+                        code = failed.map(|f| f.code()),
+                        "the dead-letter queue refused the record"
+                    );
+                }
+                ok
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(
+                records = chunk.len(),
+                error = %DisplayErrorContext(&e),
+                "could not send to the dead-letter queue"
+            );
+            vec![false; chunk.len()]
+        }
+    }
 }
 
 fn string_attribute(data_type: &str, value: String) -> Option<MessageAttributeValue> {

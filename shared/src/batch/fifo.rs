@@ -6,22 +6,19 @@
 //! deliver them out of order: they are skipped and reported failed too, and SQS redelivers the
 //! group from the failed record on.
 
-use aws_lambda_events::sqs::SqsMessage;
-
 use super::queue::is_fifo_arn;
+use super::record::Record;
 
 /// The attribute Lambda puts the FIFO message group in.
 pub const MESSAGE_GROUP_ID: &str = "MessageGroupId";
 
 /// Records that run one after the other; `ordered` units stop at their first failure.
 #[derive(Debug)]
-pub(crate) struct Unit<'a> {
+pub(crate) struct Unit<'r, 'a> {
     /// Whether this is a FIFO message group (stop at the first failure) or a lone record.
     pub(crate) ordered: bool,
-    /// The FIFO message group id, if any.
-    pub(crate) group: Option<&'a str>,
-    /// The records with their position in the batch, in batch order.
-    pub(crate) records: Vec<(usize, &'a SqsMessage)>,
+    /// The records, in batch order.
+    pub(crate) records: Vec<&'r Record<'a>>,
 }
 
 /// A FIFO message group: its queue's ARN and its `MessageGroupId`.
@@ -32,30 +29,28 @@ type GroupKey<'a> = (Option<&'a str>, Option<&'a str>);
 ///
 /// A FIFO record without a `MessageGroupId` (not something SQS sends) is grouped with the other
 /// such records of its queue: order is kept, which is the safe side.
-pub(crate) fn plan(records: &[SqsMessage]) -> Vec<Unit<'_>> {
-    let mut units: Vec<Unit<'_>> = Vec::new();
+pub(crate) fn plan<'r, 'a>(records: &'r [Record<'a>]) -> Vec<Unit<'r, 'a>> {
+    let mut units: Vec<Unit<'r, 'a>> = Vec::new();
     // (queue ARN, message group) → index in `units`. FIFO batches hold at most 10 records.
-    let mut groups: Vec<(GroupKey<'_>, usize)> = Vec::new();
-    for (index, record) in records.iter().enumerate() {
-        let arn = record.event_source_arn.as_deref();
+    let mut groups: Vec<(GroupKey<'a>, usize)> = Vec::new();
+    for record in records {
+        let arn = record.message().event_source_arn.as_deref();
         if !is_fifo_arn(arn) {
             units.push(Unit {
                 ordered: false,
-                group: None,
-                records: vec![(index, record)],
+                records: vec![record],
             });
             continue;
         }
-        let group = record.attributes.get(MESSAGE_GROUP_ID).map(String::as_str);
+        let group = record.message_group();
         let key = (arn, group);
         match groups.iter().find(|(k, _)| *k == key) {
-            Some((_, unit)) => units[*unit].records.push((index, record)),
+            Some((_, unit)) => units[*unit].records.push(record),
             None => {
                 groups.push((key, units.len()));
                 units.push(Unit {
                     ordered: true,
-                    group,
-                    records: vec![(index, record)],
+                    records: vec![record],
                 });
             }
         }
@@ -66,6 +61,7 @@ pub(crate) fn plan(records: &[SqsMessage]) -> Vec<Unit<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_lambda_events::sqs::SqsMessage;
     use std::collections::HashMap;
 
     fn record(arn: &str, group: Option<&str>) -> SqsMessage {
@@ -77,14 +73,23 @@ mod tests {
         r
     }
 
-    fn shape<'a>(units: &[Unit<'a>]) -> Vec<(bool, Option<&'a str>, Vec<usize>)> {
+    fn records(messages: &[SqsMessage]) -> Vec<Record<'_>> {
+        messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Record::new(i, m))
+            .collect()
+    }
+
+    fn shape<'a>(units: &[Unit<'_, 'a>]) -> Vec<(bool, Option<&'a str>, Vec<usize>)> {
         units
             .iter()
             .map(|u| {
+                let group = u.records[0].message_group().filter(|_| u.ordered);
                 (
                     u.ordered,
-                    u.group,
-                    u.records.iter().map(|(i, _)| *i).collect(),
+                    group,
+                    u.records.iter().map(|r| r.index()).collect(),
                 )
             })
             .collect()
@@ -93,9 +98,9 @@ mod tests {
     #[test]
     fn standard_records_run_alone() {
         let q = "arn:aws:sqs:us-east-1:1:q";
-        let records = [record(q, None), record(q, Some("g")), record(q, None)];
+        let messages = [record(q, None), record(q, Some("g")), record(q, None)];
         assert_eq!(
-            shape(&plan(&records)),
+            shape(&plan(&records(&messages))),
             [
                 (false, None, vec![0]),
                 (false, None, vec![1]),
@@ -108,7 +113,7 @@ mod tests {
     fn fifo_records_are_grouped_in_batch_order() {
         let q = "arn:aws:sqs:us-east-1:1:q.fifo";
         let other = "arn:aws:sqs:us-east-1:1:other.fifo";
-        let records = [
+        let messages = [
             record(q, Some("a")),
             record(q, Some("b")),
             record(q, Some("a")),
@@ -118,7 +123,7 @@ mod tests {
             record(q, None),
         ];
         assert_eq!(
-            shape(&plan(&records)),
+            shape(&plan(&records(&messages))),
             [
                 (true, Some("a"), vec![0, 2, 5]),
                 (true, Some("b"), vec![1]),

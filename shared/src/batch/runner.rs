@@ -1,26 +1,31 @@
 //! The runner: one SQS batch in, the partial batch response out.
 
-use std::any::Any;
-use std::panic::AssertUnwindSafe;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_sqs::error::DisplayErrorContext;
-use futures::{FutureExt, StreamExt};
-use tracing::Instrument;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 
-use super::dead_letter::{DeadLetterReason, dead_letter_attributes};
-use super::fifo::{Unit, plan};
-use super::handler::RecordHandler;
+use super::dead_letter::{DeadLetter, send_dead_letters};
+use super::dispatch::{DEFAULT_START_MARGIN, Verdict};
+use super::handler::{BatchHandler, RecordHandler};
+use super::metrics::{
+    BATCH_LATENCY, DEAD_LETTERED, DEDUPED, DEFERRED, DELIVERED, FUNCTION_FAILURES, RECORDS,
+    RETRIED, SKIPPED, THROTTLED,
+};
+use super::outcome::Outcome;
 use super::queue::QueueUrls;
-use super::visibility::{MAX_VISIBILITY, receive_count, visibility_timeout};
-use crate::error::Error;
-use crate::retry::Backoff;
-use crate::taxonomy::{Classification, Classify, ErrorClass};
-use crate::telemetry::metrics::{DEAD_LETTERED, DELIVERED, LATENCY, Metrics, RECEIVED, RETRIED};
+use super::record::Record;
+use super::schedule::{Redelivery, RedeliverySchedule};
+use super::visibility::change_visibility;
+use crate::invocation::Invocation;
+use crate::retry::RetryPolicy;
+use crate::taxonomy::{Classify, ErrorClass};
+use crate::telemetry::metrics::Metrics;
 
 /// The environment variable [`BatchRunner::from_env`] reads the dead-letter queue URL from.
 pub const DLQ_URL_ENV: &str = "DLQ_URL";
+
+/// The environment variable with the most records (or batch calls) in flight at once.
+pub const MAX_CONCURRENCY_ENV: &str = "MAX_CONCURRENCY";
 
 /// Records processed at once unless configured otherwise: enough to overlap slow SaaS calls,
 /// few enough not to trip a destination's rate limit from one execution environment.
@@ -49,64 +54,86 @@ impl From<BatchError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// What became of one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Disposition {
-    /// The handler succeeded; SQS deletes the record.
-    Succeeded,
-    /// Sent to the dead-letter queue and acknowledged.
-    DeadLettered,
-    /// Reported failed: SQS redelivers it.
-    Failed,
-    /// Not processed because an earlier record of its FIFO group failed; reported failed.
-    Skipped,
+/// Why the runner's configuration from the environment was refused; names the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerConfigError {
+    /// The redelivery schedule's variables.
+    #[error(transparent)]
+    Schedule(#[from] super::schedule::ScheduleError),
+    /// `MAX_CONCURRENCY` is not a positive whole number.
+    #[error("invalid `{MAX_CONCURRENCY_ENV}`: `{0}` is not a positive whole number")]
+    Concurrency(String),
 }
 
-impl Disposition {
-    fn is_failure(self) -> bool {
-        matches!(self, Disposition::Failed | Disposition::Skipped)
-    }
-}
-
-/// The SQS batch runner for deliverers. Build it once at cold start and call [`run`] per
-/// invocation; see the [module documentation](super) for the semantics.
+/// The SQS batch runner for deliverers. Build it once at cold start and call [`run`] (or
+/// [`run_batch`]) per invocation; see the [module documentation](super) for the semantics.
 ///
 /// [`run`]: BatchRunner::run
+/// [`run_batch`]: BatchRunner::run_batch
 #[derive(Debug)]
 pub struct BatchRunner {
-    client: aws_sdk_sqs::Client,
-    max_concurrency: usize,
-    dead_letter_queue_url: Option<String>,
-    backoff: Backoff,
-    max_visibility: Duration,
-    queue_urls: QueueUrls,
-    metrics: Option<Metrics>,
+    pub(super) client: aws_sdk_sqs::Client,
+    pub(super) max_concurrency: usize,
+    pub(super) dead_letter_queue_url: Option<String>,
+    pub(super) schedule: RedeliverySchedule,
+    pub(super) retry: RetryPolicy,
+    pub(super) start_margin: Duration,
+    pub(super) queue_urls: QueueUrls,
+    pub(super) metrics: Option<Metrics>,
 }
 
 impl BatchRunner {
-    /// A runner with the defaults: [`DEFAULT_MAX_CONCURRENCY`], no dead-letter queue (permanent
-    /// failures are reported failed and left to the queue's redrive policy), the default
-    /// [`Backoff`], visibility capped at SQS's 12 hours.
+    /// A runner with the defaults: [`DEFAULT_MAX_CONCURRENCY`], no dead-letter queue (records
+    /// that cannot succeed are handed back and left to the queue's redrive policy), the default
+    /// [`RedeliverySchedule`] and [`RetryPolicy`], records started with at least one second
+    /// left before the cutoff.
     pub fn new(client: aws_sdk_sqs::Client) -> Self {
         Self {
             client,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             dead_letter_queue_url: None,
-            backoff: Backoff::default(),
-            max_visibility: MAX_VISIBILITY,
+            schedule: RedeliverySchedule::default(),
+            retry: RetryPolicy::default(),
+            start_margin: DEFAULT_START_MARGIN,
             queue_urls: QueueUrls::default(),
             metrics: None,
         }
     }
 
-    /// [`BatchRunner::new`] with the dead-letter queue from `DLQ_URL` when it is set and not
-    /// empty: the usual wiring of a deliverer, whose stack passes the queue URL in.
-    pub fn from_env(client: aws_sdk_sqs::Client) -> Self {
-        let runner = Self::new(client);
-        match std::env::var(DLQ_URL_ENV) {
-            Ok(url) if !url.trim().is_empty() => runner.with_dead_letter_queue(url.trim()),
-            _ => runner,
+    /// [`BatchRunner::new`] configured by the environment: the dead-letter queue from `DLQ_URL`
+    /// (when set and not empty), the schedule from `REDELIVERY_SCHEDULE`, `RETRY_PERIOD`,
+    /// `MAX_ATTEMPTS`, `FUNCTION_FAILURE_DELAY` ([`RedeliverySchedule::from_env`]) and
+    /// `MAX_CONCURRENCY`.
+    ///
+    /// # Errors
+    /// A variable that is set but invalid, named in the error: a deliverer refuses to start
+    /// rather than run with a schedule nobody asked for.
+    pub fn from_env(client: aws_sdk_sqs::Client) -> Result<Self, RunnerConfigError> {
+        Self::from_lookup(client, |name| std::env::var(name).ok())
+    }
+
+    /// [`BatchRunner::from_env`] with the environment injected.
+    ///
+    /// # Errors
+    /// As [`BatchRunner::from_env`].
+    pub fn from_lookup(
+        client: aws_sdk_sqs::Client,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, RunnerConfigError> {
+        let mut runner = Self::new(client).with_schedule(RedeliverySchedule::from_lookup(&lookup)?);
+        if let Some(url) = lookup(DLQ_URL_ENV).filter(|u| !u.trim().is_empty()) {
+            runner = runner.with_dead_letter_queue(url.trim());
         }
+        if let Some(value) = lookup(MAX_CONCURRENCY_ENV).filter(|v| !v.trim().is_empty()) {
+            let n = value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| RunnerConfigError::Concurrency(value.trim().to_owned()))?;
+            runner = runner.with_max_concurrency(n);
+        }
+        Ok(runner)
     }
 
     /// How many records run at once (at least 1). FIFO groups count once each, as their records
@@ -116,29 +143,34 @@ impl BatchRunner {
         self
     }
 
-    /// Where permanent (and auth) failures go. A URL ending in `.fifo` is sent to as a FIFO
+    /// Where records that cannot succeed go. A URL ending in `.fifo` is sent to as a FIFO
     /// queue (message group and deduplication ids set).
     pub fn with_dead_letter_queue(mut self, url: impl Into<String>) -> Self {
         self.dead_letter_queue_url = Some(url.into());
         self
     }
 
-    /// The schedule for the visibility timeout of records handed back without a server delay.
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+    /// When handed-back records come back, and when the runner gives up on them.
+    pub fn with_schedule(mut self, schedule: RedeliverySchedule) -> Self {
+        self.schedule = schedule;
         self
     }
 
-    /// The longest visibility timeout the runner sets, e.g. to stay below a short retention
-    /// period; never more than SQS's 12 hours.
-    pub fn with_max_visibility(mut self, max: Duration) -> Self {
-        self.max_visibility = max.min(MAX_VISIBILITY);
+    /// How throttled and transient failures are retried inside the invocation before the
+    /// record is handed back (`max_retries: 0` hands back at once).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
         self
     }
 
-    /// Records per batch the EMF metrics `received` (records), `delivered` (succeeded),
-    /// `retried` (handed back to SQS), `dead_lettered` and `latency` (the batch, in ms). The
-    /// caller flushes the handle once per invocation.
+    /// The least time that must be left before the cutoff to start a record or a batch call.
+    pub fn with_start_margin(mut self, margin: Duration) -> Self {
+        self.start_margin = margin;
+        self
+    }
+
+    /// Records the deliverer metrics of each batch ([`super::metrics`]) on `metrics`. The
+    /// caller flushes the handle once per invocation (the deliverer runtime does).
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = Some(metrics);
         self
@@ -151,39 +183,161 @@ impl BatchRunner {
         self
     }
 
-    /// Processes a batch and answers with exactly the records SQS must redeliver.
+    /// The redelivery schedule in use.
+    pub fn schedule(&self) -> &RedeliverySchedule {
+        &self.schedule
+    }
+
+    /// Processes a batch with a per-record handler and answers with exactly the records SQS
+    /// must redeliver.
     ///
-    /// Errors only when a record that must be redelivered has no message id (never the case for
+    /// # Errors
+    /// Only when a record that must be redelivered has no message id (never the case for
     /// events from Lambda): the whole batch is then failed so nothing is lost.
     pub async fn run<H: RecordHandler>(
         &self,
         event: &SqsEvent,
+        invocation: &Invocation,
         handler: &H,
     ) -> Result<SqsBatchResponse, BatchError> {
-        let started = std::time::Instant::now();
-        let units = plan(&event.records);
-        let mut outcomes: Vec<(usize, &SqsMessage, Disposition)> = futures::stream::iter(units)
-            .map(|unit| self.run_unit(unit, handler))
-            .buffer_unordered(self.max_concurrency)
-            .flat_map(futures::stream::iter)
-            .collect()
-            .await;
-        outcomes.sort_by_key(|(index, _, _)| *index);
+        let started = Instant::now();
+        let records = records_of(event);
+        let verdicts = self.dispatch_records(&records, invocation, handler).await;
+        self.settle(&records, verdicts, started).await
+    }
+
+    /// Processes a batch with a batch handler (one call for many records) and answers with
+    /// exactly the records SQS must redeliver; see [`BatchHandler`] for how calls are made.
+    ///
+    /// # Errors
+    /// As [`BatchRunner::run`].
+    pub async fn run_batch<H: BatchHandler>(
+        &self,
+        event: &SqsEvent,
+        invocation: &Invocation,
+        handler: &H,
+    ) -> Result<SqsBatchResponse, BatchError> {
+        let started = Instant::now();
+        let records = records_of(event);
+        let verdicts = self.dispatch_batch(&records, invocation, handler).await;
+        self.settle(&records, verdicts, started).await
+    }
+
+    /// Turns verdicts into dispositions — acknowledged, dead-lettered, handed back with a
+    /// visibility — carries them out with batched SQS calls, and answers.
+    async fn settle(
+        &self,
+        records: &[Record<'_>],
+        verdicts: Vec<Verdict>,
+        started: Instant,
+    ) -> Result<SqsBatchResponse, BatchError> {
+        let now = SystemTime::now();
+        let mut tally = Tally::default();
+        let mut letters: Vec<DeadLetter<'_, '_>> = Vec::new();
+        // Records to hand back, with the visibility to give them (None: leave it).
+        let mut back: Vec<(&Record<'_>, Option<Duration>)> = Vec::new();
+
+        for (record, verdict) in records.iter().zip(verdicts) {
+            let _span = record_span(record).entered();
+            match verdict {
+                Verdict::Done(outcome) => {
+                    tally.count_outcome(&outcome);
+                    match &outcome {
+                        Outcome::Skipped { reason } => {
+                            tracing::info!(outcome = "skipped", reason = %reason, "nothing to do");
+                        }
+                        _ => tracing::info!(
+                            outcome = outcome.as_str(),
+                            destination_id = outcome.destination_id(),
+                            "record done"
+                        ),
+                    }
+                }
+                Verdict::NotStarted => {
+                    tally.deferred += 1;
+                    tracing::warn!(
+                        outcome = "deferred",
+                        "not started: too close to the invocation's deadline; handing it back"
+                    );
+                    back.push((record, Some(Duration::ZERO)));
+                }
+                Verdict::Blocked => {
+                    tally.deferred += 1;
+                    tracing::info!(
+                        outcome = "deferred",
+                        group = record.message_group(),
+                        "an earlier record of its message group was handed back; handing it back unprocessed"
+                    );
+                    back.push((record, None));
+                }
+                Verdict::Failed(error) => {
+                    let failure = error.classification();
+                    let reason = error.to_string();
+                    let attempt = record.receive_count();
+                    if failure.class == ErrorClass::Permanent {
+                        tracing::warn!(outcome = "permanent", class = %failure.class, reason = %reason, "record cannot succeed");
+                        letters.push(DeadLetter {
+                            record,
+                            class: failure.class,
+                            reason,
+                        });
+                        continue;
+                    }
+                    match self.schedule.next(failure, attempt, record.age(now)) {
+                        Redelivery::After(delay) => {
+                            tally.retried += 1;
+                            let delay_s = delay.as_secs();
+                            if failure.class == ErrorClass::Auth {
+                                tally.function_failures += 1;
+                                tracing::error!(
+                                    outcome = "function_failure",
+                                    class = %failure.class,
+                                    reason = %reason,
+                                    attempt,
+                                    delay_s,
+                                    "the function's credentials or configuration failed, not the record; handing it back on the long end of the schedule"
+                                );
+                            } else {
+                                if failure.class == ErrorClass::Throttled {
+                                    tally.throttled += 1;
+                                }
+                                tracing::warn!(
+                                    outcome = "retry",
+                                    class = %failure.class,
+                                    reason = %reason,
+                                    attempt,
+                                    delay_s,
+                                    "record failed; handing it back to SQS"
+                                );
+                            }
+                            back.push((record, Some(delay)));
+                        }
+                        Redelivery::GiveUp(why) => {
+                            tracing::warn!(outcome = "exhausted", class = %failure.class, reason = %reason, "{why}");
+                            letters.push(DeadLetter {
+                                record,
+                                class: failure.class,
+                                reason: format!("{why}; last error: {reason}"),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+
+        self.dead_letter(letters, &mut back, &mut tally).await;
+        let changes: Vec<(&Record<'_>, Duration)> = back
+            .iter()
+            .filter_map(|(record, delay)| delay.map(|d| (*record, d)))
+            .collect();
+        if !changes.is_empty() {
+            change_visibility(&self.client, &self.queue_urls, &changes).await;
+        }
 
         let mut response = SqsBatchResponse::default();
         let mut unreportable = 0;
-        let count = |d: Disposition| outcomes.iter().filter(|o| o.2 == d).count();
-        let (succeeded, dead_lettered, failed, skipped) = (
-            count(Disposition::Succeeded),
-            count(Disposition::DeadLettered),
-            count(Disposition::Failed),
-            count(Disposition::Skipped),
-        );
-        for (_, record, disposition) in &outcomes {
-            if !disposition.is_failure() {
-                continue;
-            }
-            match record.message_id.as_deref().filter(|id| !id.is_empty()) {
+        for (record, _) in &back {
+            match record.message_id() {
                 Some(id) => {
                     let mut failure = BatchItemFailure::default();
                     failure.item_identifier = id.to_string();
@@ -192,21 +346,14 @@ impl BatchRunner {
                 None => unreportable += 1,
             }
         }
-        if let Some(metrics) = &self.metrics {
-            metrics.count(RECEIVED, outcomes.len() as u64);
-            metrics.count(DELIVERED, succeeded as u64);
-            metrics.count(RETRIED, (failed + skipped) as u64);
-            metrics.count(DEAD_LETTERED, dead_lettered as u64);
-            metrics.latency(LATENCY, started.elapsed());
-        }
-        tracing::info!(
-            records = outcomes.len(),
-            succeeded,
-            dead_lettered,
-            failed,
-            skipped,
-            "batch processed"
-        );
+        // Batch order in the response, whatever order the dispositions were decided in.
+        response.batch_item_failures.sort_by_key(|f| {
+            records
+                .iter()
+                .position(|r| r.message_id() == Some(&f.item_identifier))
+        });
+        tally.records = records.len();
+        self.report(&tally, started);
         if unreportable > 0 {
             tracing::error!(
                 count = unreportable,
@@ -219,221 +366,152 @@ impl BatchRunner {
         Ok(response)
     }
 
-    /// Runs one unit in order; an ordered (FIFO) unit stops at its first failure and skips the
-    /// rest.
-    async fn run_unit<'a, H: RecordHandler>(
+    /// Sends `letters` to the dead-letter queue; those it does not take (or all, without a
+    /// queue) are handed back on the long end of the schedule instead, so nothing is lost.
+    async fn dead_letter<'r, 'a>(
         &self,
-        unit: Unit<'a>,
-        handler: &H,
-    ) -> Vec<(usize, &'a SqsMessage, Disposition)> {
-        let mut out = Vec::with_capacity(unit.records.len());
-        let mut stopped = false;
-        for (index, record) in unit.records {
-            let disposition = if stopped {
-                let _span = record_span(record).entered();
-                tracing::info!(
-                    outcome = "skipped",
-                    group = unit.group,
-                    "an earlier record of its message group failed; handing it back unprocessed"
-                );
-                Disposition::Skipped
-            } else {
-                self.process(record, handler, unit.group)
-                    .instrument(record_span(record))
-                    .await
-            };
-            stopped |= unit.ordered && disposition.is_failure();
-            out.push((index, record, disposition));
+        letters: Vec<DeadLetter<'r, 'a>>,
+        back: &mut Vec<(&'r Record<'a>, Option<Duration>)>,
+        tally: &mut Tally,
+    ) {
+        if letters.is_empty() {
+            return;
         }
-        out
-    }
-
-    /// Runs the handler on one record, a panic included, and disposes of the outcome.
-    async fn process<H: RecordHandler>(
-        &self,
-        record: &SqsMessage,
-        handler: &H,
-        group: Option<&str>,
-    ) -> Disposition {
-        // The call sits inside the async block so a panic before the first await is caught too.
-        let result = AssertUnwindSafe(async { handler.handle(record).await })
-            .catch_unwind()
-            .await;
-        let error = match result {
-            Ok(Ok(())) => {
-                tracing::info!(outcome = "succeeded", "record processed");
-                return Disposition::Succeeded;
-            }
-            Ok(Err(error)) => error,
-            Err(panic) => Error::transient(format!("handler panicked: {}", panic_message(&*panic))),
+        let sent = match self.dead_letter_queue_url.as_deref() {
+            Some(url) => send_dead_letters(&self.client, url, &letters).await,
+            None => vec![false; letters.len()],
         };
-        let classification = error.classification();
-        let reason = error.to_string();
-        if classification.class.is_retryable() {
-            tracing::warn!(
-                outcome = "retry",
-                class = %classification.class,
-                reason = %reason,
-                "record failed; handing it back to SQS"
-            );
-            self.delay_redelivery(record, classification).await;
-            return Disposition::Failed;
-        }
-        self.dead_letter(record, classification.class, &reason, group)
-            .await
-    }
-
-    /// Sends a permanently failed record to the dead-letter queue and acknowledges it, or, with
-    /// no queue configured or a failed send, reports it failed so it is not lost.
-    async fn dead_letter(
-        &self,
-        record: &SqsMessage,
-        class: ErrorClass,
-        reason: &str,
-        group: Option<&str>,
-    ) -> Disposition {
-        let Some(dlq) = self.dead_letter_queue_url.as_deref() else {
-            tracing::error!(
-                outcome = "failed",
-                class = %class,
-                reason = %reason,
-                "record failed permanently and no dead-letter queue is configured; handing it back to SQS"
-            );
-            self.delay_redelivery(record, Classification::new(class))
-                .await;
-            return Disposition::Failed;
-        };
-        let why = DeadLetterReason {
-            class,
-            reason,
-            attempts: receive_count(record),
-        };
-        let (attributes, dropped) = dead_letter_attributes(record, &why);
-        if !dropped.is_empty() {
-            tracing::warn!(
-                ?dropped,
-                "message attributes left off the dead-letter message (SQS allows 10)"
-            );
-        }
-        let mut request = self
-            .client
-            .send_message()
-            .queue_url(dlq)
-            .message_body(record.body.clone().unwrap_or_default())
-            .set_message_attributes(Some(attributes));
-        if dlq.ends_with(".fifo") {
-            let message_id = record.message_id.as_deref().filter(|id| !id.is_empty());
-            if let Some(group) = group.or(message_id) {
-                request = request.message_group_id(group);
-            }
-            if let Some(id) = message_id {
-                request = request.message_deduplication_id(id);
-            }
-        }
-        match request.send().await {
-            Ok(_) => {
+        let delay = self.schedule.function_failure_delay();
+        for (letter, ok) in letters.iter().zip(sent) {
+            let _span = record_span(letter.record).entered();
+            if ok {
+                tally.dead_lettered += 1;
                 tracing::error!(
                     outcome = "dead_lettered",
-                    class = %class,
-                    reason = %reason,
-                    dead_letter_queue = dlq,
-                    "record failed permanently; sent to the dead-letter queue"
+                    class = %letter.class,
+                    reason = %letter.reason,
+                    attempts = letter.record.receive_count(),
+                    "record sent to the dead-letter queue"
                 );
-                Disposition::DeadLettered
-            }
-            Err(e) => {
+            } else {
+                tally.retried += 1;
+                tally.function_failures += 1;
+                let why = if self.dead_letter_queue_url.is_some() {
+                    "the dead-letter send failed"
+                } else {
+                    "no dead-letter queue is configured (DLQ_URL)"
+                };
                 tracing::error!(
-                    outcome = "failed",
-                    class = %class,
-                    reason = %reason,
-                    error = %DisplayErrorContext(&e),
-                    "record failed permanently and the dead-letter send failed; handing it back to SQS"
+                    outcome = "function_failure",
+                    class = %letter.class,
+                    reason = %letter.reason,
+                    "record belongs in the dead-letter queue but {why}; handing it back"
                 );
-                self.delay_redelivery(record, Classification::new(class))
-                    .await;
-                Disposition::Failed
+                back.push((letter.record, Some(delay)));
             }
         }
     }
 
-    /// Sets the visibility timeout of a record handed back to SQS. Failing to is logged, not
-    /// fatal: the record is still reported and comes back after the queue's own timeout.
-    async fn delay_redelivery(&self, record: &SqsMessage, classification: Classification) {
-        let seconds = visibility_timeout(
-            classification,
-            receive_count(record),
-            &self.backoff,
-            self.max_visibility,
+    fn report(&self, tally: &Tally, started: Instant) {
+        if let Some(metrics) = &self.metrics {
+            for (name, n) in [
+                (RECORDS, tally.records),
+                (DELIVERED, tally.delivered),
+                (SKIPPED, tally.skipped),
+                (DEDUPED, tally.deduped),
+                (RETRIED, tally.retried),
+                (THROTTLED, tally.throttled),
+                (FUNCTION_FAILURES, tally.function_failures),
+                (DEFERRED, tally.deferred),
+                (DEAD_LETTERED, tally.dead_lettered),
+            ] {
+                metrics.count(name, n as u64);
+            }
+            metrics.latency(BATCH_LATENCY, started.elapsed());
+        }
+        tracing::info!(
+            records = tally.records,
+            delivered = tally.delivered,
+            skipped = tally.skipped,
+            deduped = tally.deduped,
+            retried = tally.retried,
+            throttled = tally.throttled,
+            function_failures = tally.function_failures,
+            deferred = tally.deferred,
+            dead_lettered = tally.dead_lettered,
+            "batch processed"
         );
-        let Some(receipt_handle) = record.receipt_handle.as_deref() else {
-            tracing::warn!("record has no receipt handle; cannot set its visibility timeout");
-            return;
-        };
-        let url = match self
-            .queue_urls
-            .resolve(&self.client, record.event_source_arn.as_deref())
-            .await
-        {
-            Ok(url) => url,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot set the visibility timeout: queue URL unknown");
-                return;
-            }
-        };
-        match self
-            .client
-            .change_message_visibility()
-            .queue_url(url)
-            .receipt_handle(receipt_handle)
-            .visibility_timeout(seconds)
-            .send()
-            .await
-        {
-            Ok(_) => tracing::debug!(visibility_timeout_s = seconds, "redelivery delayed"),
-            Err(e) => tracing::warn!(
-                visibility_timeout_s = seconds,
-                error = %DisplayErrorContext(&e),
-                "could not set the visibility timeout"
-            ),
+    }
+}
+
+/// The records of an event, numbered in batch order.
+fn records_of(event: &SqsEvent) -> Vec<Record<'_>> {
+    event
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Record::new(i, m))
+        .collect()
+}
+
+/// What happened to the records of one batch, for the metrics and the summary line.
+#[derive(Debug, Default)]
+struct Tally {
+    records: usize,
+    delivered: usize,
+    skipped: usize,
+    deduped: usize,
+    retried: usize,
+    throttled: usize,
+    function_failures: usize,
+    deferred: usize,
+    dead_lettered: usize,
+}
+
+impl Tally {
+    fn count_outcome(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Delivered { .. } => self.delivered += 1,
+            Outcome::Skipped { .. } => self.skipped += 1,
+            Outcome::Duplicate => self.deduped += 1,
         }
     }
 }
 
-/// The span every line about a record is logged in.
-fn record_span(record: &SqsMessage) -> tracing::Span {
-    let id = record.message_id.as_deref().unwrap_or("-");
-    tracing::info_span!("record", message_id = %id)
-}
-
-/// The text of a panic payload (`panic!` with a literal or a format string), else a placeholder.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("non-string panic payload")
+/// The span every line about a record is logged in: its SQS message id and, when the body is a
+/// valid envelope, its event id.
+///
+/// At `ERROR` level on purpose: a span the level filter disables records no fields, so at
+/// `AWS_LAMBDA_LOG_LEVEL=WARN` an `INFO` span would leave the warnings about a record without
+/// its ids.
+pub(crate) fn record_span(record: &Record<'_>) -> tracing::Span {
+    let span = tracing::error_span!(
+        "record",
+        message_id = record.message_id().unwrap_or("-"),
+        event_id = tracing::field::Empty,
+    );
+    if let Some(id) = record.event_id() {
+        span.record("event_id", id);
+    }
+    span
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn panic_messages_are_read_from_both_payload_kinds() {
-        let literal = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
-        assert_eq!(panic_message(&*literal), "boom");
-        let formatted = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
-        assert_eq!(panic_message(&*formatted), "boom 7");
-        let other = std::panic::catch_unwind(|| std::panic::panic_any(7u8)).unwrap_err();
-        assert_eq!(panic_message(&*other), "non-string panic payload");
-    }
+    use crate::batch::handler_fn;
+    use crate::error::Error;
+    use aws_lambda_events::sqs::SqsMessage;
 
     fn offline_runner() -> BatchRunner {
         // No region and no endpoint: any SQS call would fail, so these tests prove none is made.
         let config = aws_sdk_sqs::Config::builder()
             .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
             .build();
-        BatchRunner::new(aws_sdk_sqs::Client::from_conf(config))
+        BatchRunner::new(aws_sdk_sqs::Client::from_conf(config)).with_retry(RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        })
     }
 
     fn event(records: Vec<SqsMessage>) -> SqsEvent {
@@ -450,7 +528,7 @@ mod tests {
     }
 
     fn by_body() -> impl RecordHandler {
-        super::super::handler_fn(|r: SqsMessage| async move {
+        handler_fn(|r: SqsMessage| async move {
             match r.body.as_deref() {
                 Some("ok") => Ok(()),
                 Some("panic") => panic!("boom"),
@@ -459,11 +537,18 @@ mod tests {
         })
     }
 
+    fn unbounded() -> Invocation {
+        Invocation::unbounded("test")
+    }
+
     #[tokio::test]
     async fn a_failed_record_without_message_id_fails_the_whole_batch() {
         let runner = offline_runner();
         let ok_without_id = event(vec![record(None, "ok"), record(Some("m2"), "fail")]);
-        let response = runner.run(&ok_without_id, &by_body()).await.unwrap();
+        let response = runner
+            .run(&ok_without_id, &unbounded(), &by_body())
+            .await
+            .unwrap();
         let ids: Vec<_> = response
             .batch_item_failures
             .iter()
@@ -474,7 +559,9 @@ mod tests {
         for id in [None, Some("")] {
             let failed_without_id = event(vec![record(id, "fail"), record(Some("m2"), "ok")]);
             assert!(matches!(
-                runner.run(&failed_without_id, &by_body()).await,
+                runner
+                    .run(&failed_without_id, &unbounded(), &by_body())
+                    .await,
                 Err(BatchError::UnreportableFailures { count: 1 })
             ));
         }
@@ -483,10 +570,13 @@ mod tests {
     #[tokio::test]
     async fn an_empty_batch_has_no_failures_and_panics_stay_per_record() {
         let runner = offline_runner();
-        let response = runner.run(&event(vec![]), &by_body()).await.unwrap();
+        let response = runner
+            .run(&event(vec![]), &unbounded(), &by_body())
+            .await
+            .unwrap();
         assert!(response.batch_item_failures.is_empty());
         let batch = event(vec![record(Some("a"), "panic"), record(Some("b"), "ok")]);
-        let response = runner.run(&batch, &by_body()).await.unwrap();
+        let response = runner.run(&batch, &unbounded(), &by_body()).await.unwrap();
         assert_eq!(response.batch_item_failures.len(), 1);
         assert_eq!(response.batch_item_failures[0].item_identifier, "a");
     }
@@ -503,11 +593,43 @@ mod tests {
     }
 
     #[test]
-    fn concurrency_is_at_least_one_and_visibility_at_most_twelve_hours() {
-        let runner = offline_runner()
-            .with_max_concurrency(0)
-            .with_max_visibility(Duration::from_secs(100_000));
+    fn concurrency_is_at_least_one() {
+        let runner = offline_runner().with_max_concurrency(0);
         assert_eq!(runner.max_concurrency, 1);
-        assert_eq!(runner.max_visibility, MAX_VISIBILITY);
+    }
+
+    #[test]
+    fn the_environment_configures_the_runner_and_bad_values_are_named() {
+        let client = offline_runner().client;
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let runner = BatchRunner::from_lookup(
+            client.clone(),
+            vars(&[
+                ("DLQ_URL", " http://dlq "),
+                ("MAX_CONCURRENCY", "4"),
+                ("RETRY_PERIOD", "1h"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(runner.dead_letter_queue_url.as_deref(), Some("http://dlq"));
+        assert_eq!(runner.max_concurrency, 4);
+        assert_eq!(runner.schedule().retry_period(), Duration::from_secs(3600));
+
+        let empty = BatchRunner::from_lookup(client.clone(), vars(&[("DLQ_URL", "  ")])).unwrap();
+        assert_eq!(empty.dead_letter_queue_url, None);
+
+        let error = BatchRunner::from_lookup(client.clone(), vars(&[("MAX_CONCURRENCY", "0")]))
+            .unwrap_err();
+        assert!(error.to_string().contains("MAX_CONCURRENCY"), "{error}");
+        let error =
+            BatchRunner::from_lookup(client, vars(&[("MAX_ATTEMPTS", "lots")])).unwrap_err();
+        assert!(error.to_string().contains("MAX_ATTEMPTS"), "{error}");
     }
 }
