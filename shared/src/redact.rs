@@ -186,9 +186,9 @@ pub fn name_for_message(name: &str) -> String {
 
 /// What may be said about a `serde_json::Error`: its category, its position and, for a data
 /// error about a field, the field's name — never serde's text, which quotes values
-/// (`invalid type: string "jane@example.com", expected u64`, `unknown variant `…``).
+/// (`invalid type: string "jane@example.com", expected u64`, ``unknown variant `…` ``).
 ///
-/// Displays as `data error at line 3 column 14: missing field `amount``, `syntax error at line
+/// Displays as ``data error at line 3 column 14: missing field `amount` ``, `syntax error at line
 /// 1 column 2` or `eof error at line 1 column 9` (`io error` for an I/O failure, which has no
 /// position).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,11 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
 use super::classify::{self, BodyClassifier};
-use super::{Destination, Failure, HttpConfig, HttpError};
+use super::error_body::ErrorBody;
+use super::policy::{self, CallInfo};
+use super::{Destination, Failure, HttpConfig, HttpError, HttpResponse};
+use crate::invocation::Invocation;
+use crate::redact::DEFAULT_ERROR_FIELDS;
 use crate::taxonomy::Classification;
 
 /// How much of an error response's body is read: enough for an API's error JSON, bounded so a
@@ -15,6 +19,10 @@ pub const ERROR_BODY_LIMIT: usize = 8 * 1024;
 
 /// The shared outbound client: a `reqwest::Client` (rustls) with the kit's timeouts and user
 /// agent. Cloning is cheap and shares the connection pool.
+///
+/// Every call through it runs the destination's [`CallPolicy`](super::CallPolicy)s, reads the
+/// body within a bound ([`HttpConfig::max_body_bytes`] for a success, [`ERROR_BODY_LIMIT`] for
+/// an error) and classifies the outcome.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
@@ -44,13 +52,15 @@ impl HttpClient {
         })
     }
 
-    /// The underlying `reqwest::Client`, for what this wrapper does not cover.
+    /// The underlying `reqwest::Client`, for what this wrapper does not cover. Calls made
+    /// with it directly bypass the destination's policies, the body bounds and the
+    /// classification.
     pub fn inner(&self) -> &reqwest::Client {
         &self.inner
     }
 
     /// A request to `path` under `destination`'s base URL. Add headers, auth and body, then
-    /// pass it to [`HttpClient::send`] (or `send_body`/`send_json`).
+    /// pass it to [`HttpClient::send`] (or `send_with`, `send_body`, `send_json`).
     pub fn request(
         &self,
         method: Method,
@@ -62,54 +72,103 @@ impl HttpClient {
 
     /// Sends a request; a non-success status becomes a classified [`HttpError`].
     ///
-    /// On a 2xx or 3xx the response is returned with its body unread. On any other status a
-    /// bounded prefix of the body ([`ERROR_BODY_LIMIT`]) is read for the error message. A
-    /// request built by another `reqwest::Client` is still sent through this one, with its
-    /// timeouts.
+    /// A 2xx or 3xx response comes back with its body read, up to
+    /// [`HttpConfig::max_body_bytes`] (a larger one is a permanent [`Failure::TooLarge`]). On
+    /// any other status a bounded prefix of the body ([`ERROR_BODY_LIMIT`]) is read and only
+    /// its error codes are kept ([`ErrorBody`]). A request built by another `reqwest::Client`
+    /// is still sent through this one, with its timeouts.
     pub async fn send(
         &self,
         destination: &Destination,
         request: RequestBuilder,
-    ) -> Result<Response, HttpError> {
-        let response = self.execute(destination, request).await?;
-        let status = response.status();
-        let verdict = classify::classify_response(status, response.headers(), SystemTime::now());
-        match verdict {
-            None => Ok(response),
-            Some(classification) => {
-                let (body, _) = read_bounded(response, ERROR_BODY_LIMIT)
-                    .await
-                    .unwrap_or_default();
-                Err(HttpError::status(
-                    destination,
-                    status,
-                    classification,
-                    &body,
-                ))
-            }
-        }
+    ) -> Result<HttpResponse, HttpError> {
+        self.send_with(destination, request, None).await
     }
 
-    /// Sends a request and reads its whole body (up to [`HttpConfig::max_body_bytes`]), letting
-    /// `classifier` turn a successful response into an error and override the status verdict
-    /// of a failed one (see [`BodyClassifier`]).
+    /// [`HttpClient::send`] with a connector's [`BodyClassifier`], which may turn a successful
+    /// response into an error, override the status verdict of a failed one, and name the
+    /// fields of an error body that are safe to keep
+    /// ([`BodyClassifier::safe_fields`]).
+    pub async fn send_with(
+        &self,
+        destination: &Destination,
+        request: RequestBuilder,
+        classifier: Option<&dyn BodyClassifier>,
+    ) -> Result<HttpResponse, HttpError> {
+        let (_, request) = request.build_split();
+        let request = request.map_err(|e| HttpError::transport(destination, e))?;
+        let call = CallInfo::new(
+            destination.name(),
+            request.method().clone(),
+            Invocation::current_cutoff(),
+        );
+        let exchange = self.exchange(destination, request, classifier);
+        policy::around(destination.policies(), &call, exchange).await
+    }
+
+    /// Sends a request and returns its whole body (see [`HttpClient::send_with`]).
     pub async fn send_body(
         &self,
         destination: &Destination,
         request: RequestBuilder,
         classifier: Option<&dyn BodyClassifier>,
     ) -> Result<Vec<u8>, HttpError> {
-        let response = self.execute(destination, request).await?;
-        let status = response.status();
-        let retry_after = classify::retry_after_header(response.headers(), SystemTime::now());
-        let by_status = classify::classify_status(status, retry_after);
-        let limit = match by_status {
-            None => self.max_body_bytes,
-            Some(_) => ERROR_BODY_LIMIT,
-        };
-        let (body, truncated) = read_bounded(response, limit)
+        let response = self.send_with(destination, request, classifier).await?;
+        Ok(response.into_body())
+    }
+
+    /// [`HttpClient::send_body`], then the body decoded as JSON; a body that does not decode is
+    /// a permanent error (the same bytes will not decode on a retry), whose message keeps
+    /// serde's position and field name but never the body's values.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        destination: &Destination,
+        request: RequestBuilder,
+        classifier: Option<&dyn BodyClassifier>,
+    ) -> Result<T, HttpError> {
+        let body = self.send_body(destination, request, classifier).await?;
+        serde_json::from_slice(&body).map_err(|e| HttpError::decode(destination, &e))
+    }
+
+    /// Executes the request, reads the body within its bound and classifies the outcome: the
+    /// part of a call the destination's policies run around.
+    async fn exchange(
+        &self,
+        destination: &Destination,
+        request: reqwest::Request,
+        classifier: Option<&dyn BodyClassifier>,
+    ) -> Result<HttpResponse, HttpError> {
+        let mut response = self
+            .inner
+            .execute(request)
             .await
             .map_err(|e| HttpError::transport(destination, e))?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let retry_after = classify::retry_after_header(&headers, SystemTime::now());
+        let by_status = classify::classify_status(status, retry_after);
+        let fields = classifier.map_or(DEFAULT_ERROR_FIELDS, |c| c.safe_fields());
+
+        let (body, truncated) = match by_status {
+            None => match read_bounded(response, self.max_body_bytes).await {
+                Ok((_, true)) => {
+                    return Err(HttpError::new(
+                        destination.name(),
+                        Classification::permanent(),
+                        Failure::TooLarge {
+                            status,
+                            limit: self.max_body_bytes,
+                        },
+                    ));
+                }
+                Ok(read) => read,
+                Err(e) => return Err(HttpError::transport(destination, e)),
+            },
+            // The status is the verdict: a body that breaks off only loses detail.
+            Some(_) => read_bounded(response, ERROR_BODY_LIMIT)
+                .await
+                .unwrap_or_default(),
+        };
 
         let by_body = classifier.and_then(|c| c.classify_body(status, &body));
         match (by_status, by_body) {
@@ -121,61 +180,21 @@ impl HttpClient {
                 } else {
                     failure.classification
                 };
+                let kept = ErrorBody::new(&headers, &body, truncated, fields);
                 Err(HttpError::body(
                     destination,
                     status,
                     classification,
                     &failure.code,
+                    kept,
                 ))
             }
-            (Some(classification), None) => Err(HttpError::status(
-                destination,
-                status,
-                classification,
-                &body,
-            )),
-            (None, None) if truncated => Err(HttpError::new(
-                destination.name(),
-                Classification::permanent(),
-                Failure::TooLarge {
-                    status,
-                    limit: self.max_body_bytes,
-                },
-            )),
-            (None, None) => Ok(body),
+            (Some(classification), None) => {
+                let kept = ErrorBody::new(&headers, &body, truncated, fields);
+                Err(HttpError::status(destination, status, classification, kept))
+            }
+            (None, None) => Ok(HttpResponse::new(status, headers, body)),
         }
-    }
-
-    /// [`HttpClient::send_body`], then the body decoded as JSON; a body that does not decode is
-    /// a permanent error (the same bytes will not decode on a retry).
-    pub async fn send_json<T: DeserializeOwned>(
-        &self,
-        destination: &Destination,
-        request: RequestBuilder,
-        classifier: Option<&dyn BodyClassifier>,
-    ) -> Result<T, HttpError> {
-        let body = self.send_body(destination, request, classifier).await?;
-        serde_json::from_slice(&body).map_err(|e| {
-            HttpError::new(
-                destination.name(),
-                Classification::permanent(),
-                Failure::Decode(e.to_string()),
-            )
-        })
-    }
-
-    /// Builds and executes the request through this client; transport errors are classified.
-    async fn execute(
-        &self,
-        destination: &Destination,
-        request: RequestBuilder,
-    ) -> Result<Response, HttpError> {
-        let (_, request) = request.build_split();
-        let request = request.map_err(|e| HttpError::transport(destination, e))?;
-        self.inner
-            .execute(request)
-            .await
-            .map_err(|e| HttpError::transport(destination, e))
     }
 }
 
@@ -199,7 +218,7 @@ async fn read_bounded(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::classify::{BodyFailure, TransportCause};
+    use crate::http::classify::{BodyFailure, SafeFields, TransportCause};
     use crate::taxonomy::Classify;
     use crate::taxonomy::ErrorClass;
     use reqwest::StatusCode;
@@ -264,32 +283,127 @@ mod tests {
         assert_eq!(err.class(), ErrorClass::Auth);
     }
 
-    #[tokio::test]
-    async fn not_found_is_permanent_and_the_message_carries_a_body_snippet() {
-        let body = format!("{{\"error\":\"no such channel\"}}\n{}", "x".repeat(10_000));
-        let err = get_error(ResponseTemplate::new(404).set_body_string(body)).await;
-        assert_eq!(err.class(), ErrorClass::Permanent);
-        let message = err.to_string();
-        assert!(
-            message
-                .starts_with("stand-in: HTTP 404 Not Found: {\"error\":\"no such channel\"} xxx"),
-            "{message}"
+    const EMAIL: &str = "jane@example.com";
+    const PHONE: &str = "+1-555-0100";
+
+    /// Neither the message, the debug form nor the accessors of `err` quote customer data.
+    fn assert_quotes_no_customer_data(err: &HttpError) {
+        let accessors = format!(
+            "{:?} {:?} {:?}",
+            err.body_snippet(),
+            err.error_code(),
+            err.error_body()
         );
-        assert!(message.ends_with("[permanent]"), "{message}");
-        assert!(err.body_snippet().unwrap().starts_with("{\"error\""));
-        assert!(message.len() < 256 + 100, "snippet not bounded: {message}");
+        for text in [err.to_string(), format!("{err:?}"), accessors] {
+            assert!(!text.contains(EMAIL), "{text}");
+            assert!(!text.contains("555-0100"), "{text}");
+        }
+    }
+
+    /// A CRM's 400 that echoes the request, HubSpot style.
+    fn crm_validation_error() -> ResponseTemplate {
+        ResponseTemplate::new(400).set_body_raw(
+            format!(
+                r#"{{"status":"error","message":"Property values were not valid: invalid email {EMAIL}, phone {PHONE}","correlationId":"aeb5f871-7f07-4993-9211-075dc63e7cbf","category":"VALIDATION_ERROR","errors":[{{"message":"{EMAIL} is not valid","code":"INVALID_EMAIL"}}]}}"#
+            ),
+            "application/json;charset=utf-8",
+        )
     }
 
     #[tokio::test]
-    async fn success_is_returned_untouched() {
-        let (_server, dest) =
-            server_answering(ResponseTemplate::new(200).set_body_string("hi")).await;
+    async fn an_error_body_keeps_its_codes_and_never_its_message() {
+        let err = get_error(crm_validation_error()).await;
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert_eq!(err.status_code(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(
+            err.to_string(),
+            "stand-in: HTTP 400 Bad Request (category=VALIDATION_ERROR, status=error) [permanent]"
+        );
+        assert_eq!(err.error_code(), Some("VALIDATION_ERROR"));
+        assert_eq!(
+            err.body_snippet(),
+            Some("category=VALIDATION_ERROR, status=error")
+        );
+        assert_quotes_no_customer_data(&err);
+    }
+
+    #[tokio::test]
+    async fn a_connector_names_the_fields_it_vouches_for() {
+        const HUBSPOT: SafeFields =
+            SafeFields(&["category", "correlationId", "errors.0.code", "message"]);
+        let (_server, dest) = server_answering(crm_validation_error()).await;
+        let http = client();
+        let request = http
+            .request(Method::POST, &dest, "crm/v3/contacts")
+            .unwrap();
+        let err = http
+            .send_with(&dest, request, Some(&HUBSPOT))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "stand-in: HTTP 400 Bad Request (category=VALIDATION_ERROR, \
+             correlationId=aeb5f871-7f07-4993-9211-075dc63e7cbf, errors.0.code=INVALID_EMAIL) \
+             [permanent]"
+        );
+        // Naming `message` does not make prose safe: only code-shaped values are kept.
+        assert_eq!(err.error_body().unwrap().code("message"), None);
+        assert_quotes_no_customer_data(&err);
+    }
+
+    #[tokio::test]
+    async fn an_html_error_page_keeps_only_its_type_and_size() {
+        let page = format!("<html><body>502 while saving {EMAIL} / {PHONE}</body></html>");
+        let err = get_error(
+            ResponseTemplate::new(502).set_body_raw(page.clone(), "text/html; charset=utf-8"),
+        )
+        .await;
+        assert_eq!(err.class(), ErrorClass::Transient);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "stand-in: HTTP 502 Bad Gateway (text/html, {} bytes) [transient]",
+                page.len()
+            )
+        );
+        assert_eq!(err.body_snippet(), None);
+        assert_eq!(err.error_code(), None);
+        assert_quotes_no_customer_data(&err);
+    }
+
+    #[tokio::test]
+    async fn an_error_body_is_read_only_up_to_the_limit() {
+        let body = format!(r#"{{"error":"too_big","pad":"{}"}}"#, "x".repeat(20_000));
+        let err = get_error(ResponseTemplate::new(404).set_body_string(body)).await;
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        let kept = err.error_body().unwrap();
+        assert_eq!(kept.len(), ERROR_BODY_LIMIT);
+        assert!(kept.truncated());
+        // A cut JSON body cannot be parsed, so it keeps no codes: its size says what happened.
+        assert!(
+            err.to_string().ends_with(&format!(
+                "(text/plain, {ERROR_BODY_LIMIT}+ bytes) [permanent]"
+            )),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn success_comes_back_with_its_status_headers_and_body() {
+        let (_server, dest) = server_answering(
+            ResponseTemplate::new(201)
+                .insert_header("x-request-id", "r-1")
+                .set_body_string("hi"),
+        )
+        .await;
         let http = client();
         let response = http
             .send(&dest, http.request(Method::GET, &dest, "x").unwrap())
             .await
             .unwrap();
-        assert_eq!(response.text().await.unwrap(), "hi");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()["x-request-id"], "r-1");
+        assert_eq!(response.body(), b"hi");
     }
 
     struct SlackBody;
@@ -307,6 +421,10 @@ mod tests {
                 _ => Classification::permanent(),
             };
             Some(BodyFailure::new(class, code))
+        }
+
+        fn safe_fields(&self) -> &[&str] {
+            &["error", "needed"]
         }
     }
 
@@ -330,7 +448,53 @@ mod tests {
             err.classification(),
             Classification::throttled(Some(Duration::from_secs(3)))
         );
-        assert!(err.to_string().contains("API error `ratelimited`"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "stand-in: HTTP 200 OK, API error `ratelimited` [throttled, retry after 3s]"
+        );
+        assert_eq!(err.error_code(), Some("ratelimited"));
+    }
+
+    #[tokio::test]
+    async fn a_body_level_error_keeps_the_other_safe_fields_and_withholds_prose() {
+        let (_server, dest) = server_answering(ResponseTemplate::new(200).set_body_string(
+            format!(r#"{{"ok":false,"error":"missing_scope","needed":"chat:write","warning":"{EMAIL}"}}"#),
+        ))
+        .await;
+        let http = client();
+        let request = http.request(Method::POST, &dest, "x").unwrap();
+        let err = http
+            .send_body(&dest, request, Some(&SlackBody))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "stand-in: HTTP 200 OK, API error `missing_scope` (needed=chat:write) [permanent]"
+        );
+        assert_quotes_no_customer_data(&err);
+
+        /// A careless connector that reports the API's message as its code.
+        struct Careless;
+        impl BodyClassifier for Careless {
+            fn classify_body(&self, _: StatusCode, _: &[u8]) -> Option<BodyFailure> {
+                Some(BodyFailure::new(
+                    Classification::permanent(),
+                    format!("invalid email {EMAIL}, phone {PHONE}"),
+                ))
+            }
+        }
+        let request = http.request(Method::POST, &dest, "x").unwrap();
+        let err = http
+            .send_body(&dest, request, Some(&Careless))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "stand-in: HTTP 200 OK, API error (code withheld) (error=missing_scope)"
+            ),
+            "{err}"
+        );
+        assert_quotes_no_customer_data(&err);
     }
 
     #[tokio::test]
@@ -375,6 +539,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_undecodable_success_body_is_not_quoted() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Contact {
+            id: u64,
+        }
+        let (_server, dest) = server_answering(
+            ResponseTemplate::new(200)
+                .set_body_string(format!(r#"{{"id":"{EMAIL}","phone":"{PHONE}"}}"#)),
+        )
+        .await;
+        let http = client();
+        let request = http.request(Method::GET, &dest, "x").unwrap();
+        let err = http
+            .send_json::<Contact>(&dest, request, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert!(
+            matches!(err.failure(), Failure::Decode(s) if s.category() == "data"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("stand-in: cannot decode the response: data error at line 1 column "),
+            "{err}"
+        );
+        assert_quotes_no_customer_data(&err);
+
+        let (_server, dest) =
+            server_answering(ResponseTemplate::new(200).set_body_string(r#"{"name":"x"}"#)).await;
+        let request = http.request(Method::GET, &dest, "x").unwrap();
+        let err = http
+            .send_json::<Contact>(&dest, request, None)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("missing field `id`"), "{err}");
+    }
+
+    #[tokio::test]
     async fn an_oversized_success_body_is_refused() {
         let (_server, dest) =
             server_answering(ResponseTemplate::new(200).set_body_string("x".repeat(2000))).await;
@@ -389,6 +593,19 @@ mod tests {
             matches!(err.failure(), Failure::TooLarge { limit: 1000, .. }),
             "{err}"
         );
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        // `send` reads within the same bound: no path hands back an unbounded body.
+        let request = http.request(Method::GET, &dest, "x").unwrap();
+        let err = http.send(&dest, request).await.unwrap_err();
+        assert!(
+            matches!(err.failure(), Failure::TooLarge { limit: 1000, .. }),
+            "{err}"
+        );
+        // A body of exactly the limit is fine.
+        let (_server, dest) =
+            server_answering(ResponseTemplate::new(200).set_body_string("x".repeat(1000))).await;
+        let request = http.request(Method::GET, &dest, "x").unwrap();
+        assert_eq!(http.send(&dest, request).await.unwrap().body().len(), 1000);
     }
 
     #[tokio::test]

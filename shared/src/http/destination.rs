@@ -1,17 +1,39 @@
-//! [`Destination`]: where a connector's calls go, and the name its errors carry.
+//! [`Destination`]: where a connector's calls go, the name its errors carry, and the policies
+//! run around each call.
+
+use std::fmt;
+use std::sync::Arc;
 
 use reqwest::Url;
 
-use super::HttpError;
+use super::{CallPolicy, HttpError};
 
-/// Where a connector sends its calls: a name for errors and logs, and a base URL.
+/// Where a connector sends its calls: a name for errors and logs, a base URL, and the
+/// [`CallPolicy`]s (rate limit, circuit breaker) every call to it goes through.
 ///
 /// The base URL comes from an environment variable when it is set and non-empty, else from the
 /// real API's URL, so tests and local runs point the unchanged binary at a stand-in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Build it once at cold start, with its policies, and share it (clones share the policies and
+/// so their state).
+#[derive(Clone)]
 pub struct Destination {
     name: String,
     base_url: Url,
+    policies: Vec<Arc<dyn CallPolicy>>,
+}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Destination")
+            .field("name", &self.name)
+            .field("base_url", &self.base_url.as_str())
+            .field(
+                "policies",
+                &self.policies.iter().map(|p| p.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl Destination {
@@ -33,7 +55,24 @@ impl Destination {
                 return Err(HttpError::config(&name, format!("invalid base URL: {e}")));
             }
         };
-        Ok(Self { name, base_url })
+        Ok(Self {
+            name,
+            base_url,
+            policies: Vec::new(),
+        })
+    }
+
+    /// The same destination with `policy` run around every call, inside the policies added
+    /// before it (the first added is the outermost: its `before` runs first and its `after`
+    /// last).
+    pub fn with_policy(mut self, policy: Arc<dyn CallPolicy>) -> Self {
+        self.policies.push(policy);
+        self
+    }
+
+    /// The policies run around every call, outermost first.
+    pub fn policies(&self) -> &[Arc<dyn CallPolicy>] {
+        &self.policies
     }
 
     /// The destination `name`, at the URL in environment variable `env_var` if it is set and
@@ -105,6 +144,32 @@ mod tests {
                 "https://slack.com/api/chat.postMessage"
             );
         }
+    }
+
+    #[test]
+    fn policies_stack_in_order_and_show_in_debug() {
+        struct Named(&'static str);
+        impl CallPolicy for Named {
+            fn name(&self) -> &str {
+                self.0
+            }
+        }
+        let dest = Destination::new("crm", "https://api.example.com")
+            .unwrap()
+            .with_policy(Arc::new(Named("limiter")))
+            .with_policy(Arc::new(Named("breaker")));
+        let names: Vec<_> = dest
+            .clone()
+            .policies()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect();
+        assert_eq!(names, ["limiter", "breaker"]);
+        let debug = format!("{dest:?}");
+        assert!(
+            debug.contains(r#"policies: ["limiter", "breaker"]"#),
+            "{debug}"
+        );
     }
 
     #[test]
