@@ -60,6 +60,7 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::redact::{self, JsonErrorSummary};
 use crate::taxonomy::{Classification, Classify};
 
 /// The only CloudEvents version this kit reads and writes.
@@ -83,19 +84,22 @@ const RESERVED: [&str; 10] = [
     "data_base64",
 ];
 
-/// Longest attribute name echoed back in an error, so a hostile key cannot flood logs.
-const MAX_NAME_IN_ERROR: usize = 64;
+/// Longest `specversion` value echoed back in an error: versions are short (`0.3`, `1.0`).
+const MAX_VERSION_IN_ERROR: usize = 8;
 
 /// Why a queue message is not a valid CloudEvents 1.0 envelope (or one cannot be built).
 ///
 /// Always [`Permanent`](crate::ErrorClass::Permanent): an envelope that fails validation now
 /// fails it on every retry, so it goes straight to the dead-letter queue with this reason.
-/// Messages name the attribute but never echo its value, since values may carry customer data.
+/// Messages name the attribute but never echo its value, since values may carry customer data:
+/// JSON errors keep serde's category, position and field names only
+/// ([`JsonErrorSummary`]), and a wrong `specversion` is quoted only when it looks like a
+/// version. Attribute names (keys, not values) are quoted, cut to 64 characters.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
     /// The bytes are not JSON, or not a JSON object.
     #[error("envelope is not a JSON object: {0}")]
-    Json(#[source] serde_json::Error),
+    Json(JsonErrorSummary),
     /// A required attribute (`specversion`, `id`, `source`, `type`) is absent or null.
     #[error("envelope is missing required attribute `{0}`")]
     Missing(&'static str),
@@ -112,9 +116,11 @@ pub enum EnvelopeError {
         /// The JSON type that was found.
         found: &'static str,
     },
-    /// `specversion` is not `"1.0"`.
-    #[error("unsupported CloudEvents specversion `{0}`, expected `1.0`")]
-    SpecVersion(String),
+    /// `specversion` is not `"1.0"`. Holds the value found when it looks like a version
+    /// (letters, digits and dots, at most 8 characters); `None` when it was withheld, since the
+    /// field could hold anything.
+    #[error("unsupported CloudEvents specversion {}, expected `1.0`", FoundVersion(.0))]
+    SpecVersion(Option<String>),
     /// `time` is not an RFC 3339 timestamp.
     #[error("envelope attribute `time` is not an RFC 3339 timestamp: {0}")]
     Time(#[source] time::error::Parse),
@@ -131,10 +137,10 @@ pub enum EnvelopeError {
     /// `data_base64` is not valid base64.
     #[error("envelope attribute `data_base64` is not valid base64: {0}")]
     Base64(#[source] base64::DecodeError),
-    /// A JSON payload given to [`CloudEvent::new_json_bytes`] is not valid JSON (or not UTF-8).
-    /// serde_json's syntax errors give a position, never the offending text.
+    /// A JSON payload given to [`CloudEvent::new_json_bytes`] is not valid JSON (or not UTF-8):
+    /// the error's category and position, never the offending text.
     #[error("envelope attribute `data` is not valid JSON: {0}")]
-    Data(#[source] serde_json::Error),
+    Data(JsonErrorSummary),
     /// `data` does not have the shape [`CloudEvent::data_as`] was asked for.
     ///
     /// Only the position within `data` is kept: serde's own message would quote the offending
@@ -154,9 +160,37 @@ pub enum EnvelopeError {
     NoJsonData,
     /// The envelope (or a payload given to [`CloudEvent::new_value`]) could not be written as
     /// JSON: a `time` outside years 0–9999, or a payload whose `Serialize` fails (e.g. a map
-    /// with non-string keys).
+    /// with non-string keys). A `Serialize` implementation's own message may quote the value
+    /// it refused, so only the error's category is kept.
     #[error("envelope could not be serialized: {0}")]
-    Serialize(#[source] serde_json::Error),
+    Serialize(JsonErrorSummary),
+}
+
+/// Formats a [`EnvelopeError::SpecVersion`] value: `` `0.3` `` or `(value withheld)`.
+struct FoundVersion<'a>(&'a Option<String>);
+
+impl fmt::Display for FoundVersion<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(version) => write!(f, "`{version}`"),
+            None => f.write_str("(value withheld)"),
+        }
+    }
+}
+
+/// The `specversion` found, when it looks like a version and so cannot be customer data.
+fn found_version(value: &str) -> Option<String> {
+    let looks_like_a_version = !value.is_empty()
+        && value.len() <= MAX_VERSION_IN_ERROR
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.');
+    looks_like_a_version.then(|| value.to_owned())
+}
+
+/// The summary of a serde_json error, for the variants that wrap one.
+fn summary(e: serde_json::Error) -> JsonErrorSummary {
+    JsonErrorSummary::new(&e)
 }
 
 impl Classify for EnvelopeError {
@@ -252,7 +286,7 @@ impl CloudEvent {
         body: &[u8],
     ) -> Result<Self, EnvelopeError> {
         let event = Self::bare(id.into(), source.into(), ty.into())?;
-        let data = serde_json::from_slice(body).map_err(EnvelopeError::Data)?;
+        let data = serde_json::from_slice(body).map_err(|e| EnvelopeError::Data(summary(e)))?;
         Ok(event.with_json_data(data))
     }
 
@@ -273,7 +307,8 @@ impl CloudEvent {
         data: impl Serialize,
     ) -> Result<Self, EnvelopeError> {
         let event = Self::bare(id.into(), source.into(), ty.into())?;
-        let data = serde_json::value::to_raw_value(&data).map_err(EnvelopeError::Serialize)?;
+        let data = serde_json::value::to_raw_value(&data)
+            .map_err(|e| EnvelopeError::Serialize(summary(e)))?;
         Ok(event.with_json_data(data))
     }
 
@@ -496,7 +531,7 @@ impl CloudEvent {
     /// [`EnvelopeError::Serialize`] only if `time` lies outside years 0–9999, which RFC 3339
     /// cannot express.
     pub fn to_json(&self) -> Result<String, EnvelopeError> {
-        serde_json::to_string(self).map_err(EnvelopeError::Serialize)
+        serde_json::to_string(self).map_err(|e| EnvelopeError::Serialize(summary(e)))
     }
 
     /// Reads and validates an envelope from JSON text or bytes (an SQS message body).
@@ -509,7 +544,8 @@ impl CloudEvent {
     /// An [`EnvelopeError`] naming the first problem found; see the module documentation for
     /// what is checked.
     pub fn from_json(input: impl AsRef<[u8]>) -> Result<Self, EnvelopeError> {
-        let raw: RawEvent = serde_json::from_slice(input.as_ref()).map_err(EnvelopeError::Json)?;
+        let raw: RawEvent =
+            serde_json::from_slice(input.as_ref()).map_err(|e| EnvelopeError::Json(summary(e)))?;
         Self::from_raw(raw)
     }
 
@@ -581,7 +617,7 @@ impl CloudEvent {
 
         let specversion = required("specversion", specversion)?;
         if specversion != SPEC_VERSION {
-            return Err(EnvelopeError::SpecVersion(truncate(&specversion)));
+            return Err(EnvelopeError::SpecVersion(found_version(&specversion)));
         }
         let mut event = Self::bare(
             required("id", id)?,
@@ -678,11 +714,9 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// An attribute name as an error quotes it: bounded, one line ([`redact::name_for_message`]).
 fn truncate(s: &str) -> String {
-    match s.char_indices().nth(MAX_NAME_IN_ERROR) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
+    redact::name_for_message(s)
 }
 
 /// The top-level members of an envelope, in order, before validation (duplicates included,
@@ -1104,8 +1138,12 @@ mod tests {
     fn rejects_other_spec_versions() {
         let e = err(r#"{"specversion":"0.3","id":"a","source":"/s","type":"t"}"#);
         assert!(
-            matches!(e, EnvelopeError::SpecVersion(ref v) if v == "0.3"),
+            matches!(e, EnvelopeError::SpecVersion(Some(ref v)) if v == "0.3"),
             "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "unsupported CloudEvents specversion `0.3`, expected `1.0`"
         );
         let e = err(r#"{"id":"a","source":"/s","type":"t"}"#);
         assert!(matches!(e, EnvelopeError::Missing("specversion")), "{e}");
@@ -1174,7 +1212,11 @@ mod tests {
         assert!(matches!(err(""), EnvelopeError::Json(_)));
         let e = err(r#"[{"specversion":"1.0","id":"a","source":"/s","type":"t"}]"#);
         assert!(matches!(e, EnvelopeError::Json(_)), "{e}");
-        assert!(e.to_string().contains("CloudEvents JSON object"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("envelope is not a JSON object: data error at line 1"),
+            "{e}"
+        );
         assert!(matches!(
             CloudEvent::from_json(b"\xff\xfe"),
             Err(EnvelopeError::Json(_))
@@ -1340,6 +1382,96 @@ mod tests {
             assert_eq!(e.class(), ErrorClass::Permanent);
             assert_eq!(crate::Error::from(e).class(), ErrorClass::Permanent);
         }
+    }
+
+    const EMAIL: &str = "jane@example.com";
+    const PHONE: &str = "+1-555-0100";
+
+    /// Neither the message nor the debug form of `e` quotes the customer data the input held.
+    fn assert_quotes_no_customer_data(e: &EnvelopeError) {
+        for text in [e.to_string(), format!("{e:?}")] {
+            assert!(!text.contains(EMAIL), "{text}");
+            assert!(!text.contains("555-0100"), "{text}");
+        }
+        assert!(std::error::Error::source(e).is_none(), "{e:?}");
+    }
+
+    #[test]
+    fn json_errors_quote_no_customer_data() {
+        // A data error: serde would say `invalid type: string "jane@…", expected …`.
+        let e = err(&format!("\"{EMAIL} {PHONE}\""));
+        assert!(
+            matches!(e, EnvelopeError::Json(ref s) if s.category() == "data"),
+            "{e}"
+        );
+        assert_quotes_no_customer_data(&e);
+        // A syntax error inside `data`.
+        let e = err(&format!(
+            r#"{{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{{"email":{EMAIL}}}}}"#
+        ));
+        assert!(
+            e.to_string()
+                .starts_with("envelope is not a JSON object: syntax error at line 1 column "),
+            "{e}"
+        );
+        assert_quotes_no_customer_data(&e);
+    }
+
+    #[test]
+    fn data_errors_quote_no_customer_data() {
+        let body = format!(r#"{{"email": "{EMAIL}", "phone": {PHONE}}}"#);
+        let e = CloudEvent::new_json_bytes("1", "s", "t", body.as_bytes()).unwrap_err();
+        assert!(
+            matches!(e, EnvelopeError::Data(ref s) if s.category() == "syntax"),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("`data` is not valid JSON: syntax error at line 1")
+        );
+        assert_quotes_no_customer_data(&e);
+        assert_eq!(e.class(), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn serialize_errors_quote_no_customer_data() {
+        struct Refuses;
+        impl Serialize for Refuses {
+            fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom(format!(
+                    "cannot write {EMAIL} / {PHONE}"
+                )))
+            }
+        }
+        let e = CloudEvent::new_value("1", "s", "t", Refuses).unwrap_err();
+        assert!(matches!(e, EnvelopeError::Serialize(_)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "envelope could not be serialized: data error"
+        );
+        assert_quotes_no_customer_data(&e);
+    }
+
+    #[test]
+    fn a_specversion_that_is_not_a_version_is_withheld() {
+        for found in [EMAIL, PHONE, "555-0100"] {
+            let e = err(&format!(
+                r#"{{"specversion":"{found}","id":"a","source":"/s","type":"t"}}"#
+            ));
+            assert!(matches!(e, EnvelopeError::SpecVersion(None)), "{e}");
+            assert_eq!(
+                e.to_string(),
+                "unsupported CloudEvents specversion (value withheld), expected `1.0`"
+            );
+            assert_quotes_no_customer_data(&e);
+        }
+    }
+
+    #[test]
+    fn names_in_errors_stay_on_one_line() {
+        let e = err(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","bad\nname":1}"#);
+        assert!(matches!(e, EnvelopeError::AttributeName(_)), "{e}");
+        assert!(!e.to_string().contains('\n'), "{e}");
     }
 
     #[test]

@@ -66,8 +66,14 @@ impl Classify for Error {
 
 impl From<serde_json::Error> for Error {
     /// A payload that does not decode is bad data: retrying the same bytes cannot help.
+    ///
+    /// The message is [`crate::redact::json_error_summary`] (category, position, field name),
+    /// not serde's text, which quotes the offending value into logs and dead-letter attributes.
     fn from(e: serde_json::Error) -> Self {
-        Error::permanent(format!("invalid JSON: {e}"))
+        Error::permanent(format!(
+            "invalid JSON: {}",
+            crate::redact::json_error_summary(&e)
+        ))
     }
 }
 
@@ -92,5 +98,30 @@ mod tests {
             .unwrap_err()
             .into();
         assert_eq!(e.class(), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn json_errors_never_quote_the_payload() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Contact {
+            id: u64,
+            phone: u64,
+        }
+        let payload = r#"{"id": "jane@example.com", "phone": "+1-555-0100"}"#;
+        let e: Error = serde_json::from_str::<Contact>(payload).unwrap_err().into();
+        assert_eq!(e.class(), ErrorClass::Permanent);
+        for text in [e.to_string(), format!("{e:?}")] {
+            assert!(!text.contains("jane@example.com"), "{text}");
+            assert!(!text.contains("555-0100"), "{text}");
+            assert!(
+                text.contains("invalid JSON: data error at line 1 column"),
+                "{text}"
+            );
+        }
+        let e: Error = serde_json::from_str::<Contact>(r#"{"id": 1}"#)
+            .unwrap_err()
+            .into();
+        assert!(e.to_string().ends_with("missing field `phone`"), "{e}");
     }
 }

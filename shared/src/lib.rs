@@ -9,6 +9,7 @@
 //! | [`error`] | the kit's error type, gathering each module's error, each classified |
 //! | [`http`] | the outbound HTTP client: timeouts on every call, user agent, base-URL override; [`http::classify`]: status, `Retry-After`, transport and body-level errors → a [`Classification`] |
 //! | [`invocation`] | the Lambda invocation work runs in: request id, deadline, and the reserve kept free before it |
+//! | [`redact`] | what may be said about untrusted text in logs and dead-letter attributes: serde error summaries, identifier-shaped error codes; a leaf module |
 //! | [`receiver`] | the receiver runtime: Function URL webhook → verify → envelope → SQS |
 //! | [`retry`] | jittered exponential backoff that honours `Retry-After` and the Lambda deadline |
 //! | [`secrets`] | Secrets Manager, cached in process with a TTL, typed, redacted |
@@ -28,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod invocation;
 pub mod receiver;
+pub mod redact;
 pub mod retry;
 pub mod routing;
 pub mod secrets;

@@ -27,6 +27,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+use crate::redact::DEFAULT_ERROR_FIELDS;
 use crate::taxonomy::{Classification, ErrorClass};
 
 /// The longest `Retry-After` the kit honours: 12 hours.
@@ -272,7 +273,8 @@ pub struct BodyFailure {
     pub classification: Classification,
     /// The API's own error code (`"ratelimited"`, `"invalid_auth"`, a GraphQL error code).
     /// It goes into error messages, logs and dead-letter attributes, so it must be a code, not
-    /// an echo of the request: never put tokens or payload data here.
+    /// an echo of the request: the [`HttpError`](super::HttpError) keeps it only when it looks
+    /// like one ([`crate::redact::is_code`]) and withholds it otherwise.
     pub code: String,
 }
 
@@ -324,6 +326,11 @@ impl BodyFailure {
 ///         };
 ///         Some(BodyFailure::new(class, reply.error))
 ///     }
+///
+///     /// Slack's `error` is a code; `needed` names a missing OAuth scope.
+///     fn safe_fields(&self) -> &[&str] {
+///         &["error", "needed"]
+///     }
 /// }
 ///
 /// let verdict = SlackBody
@@ -339,6 +346,40 @@ pub trait BodyClassifier: Send + Sync {
     /// The verdict on a response body; `None` when the body reports no error (or cannot be
     /// read as one).
     fn classify_body(&self, status: StatusCode, body: &[u8]) -> Option<BodyFailure>;
+
+    /// The fields of an error body (names, or dotted paths such as `error.code`) whose values
+    /// the [`HttpError`](super::HttpError) may keep for logs and dead-letter attributes.
+    ///
+    /// The connector knows which of its API's fields hold codes rather than echoes of the
+    /// request: HubSpot's `category` and `correlationId`, Slack's `error`. Even then only values
+    /// that look like codes are kept ([`crate::redact::is_code`]), and never a field's text
+    /// otherwise. The default is [`DEFAULT_ERROR_FIELDS`], the usual places for error codes.
+    fn safe_fields(&self) -> &[&str] {
+        DEFAULT_ERROR_FIELDS
+    }
+}
+
+/// A [`BodyClassifier`] that only names the safe fields of an API's error bodies and leaves
+/// every verdict to the status: for an API that reports errors with proper statuses, but whose
+/// error codes live in fields the defaults do not cover.
+///
+/// ```
+/// use switchyard::http::classify::{BodyClassifier, SafeFields};
+///
+/// const HUBSPOT: SafeFields = SafeFields(&["category", "subCategory", "correlationId"]);
+/// assert_eq!(HUBSPOT.safe_fields(), ["category", "subCategory", "correlationId"]);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SafeFields(pub &'static [&'static str]);
+
+impl BodyClassifier for SafeFields {
+    fn classify_body(&self, _status: StatusCode, _body: &[u8]) -> Option<BodyFailure> {
+        None
+    }
+
+    fn safe_fields(&self) -> &[&str] {
+        self.0
+    }
 }
 
 #[cfg(test)]

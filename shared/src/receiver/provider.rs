@@ -31,7 +31,12 @@ impl<'a> Delivery<'a> {
         self.header(name)
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| Rejection::new(format!("missing header {name}")))
+            .ok_or_else(|| {
+                Rejection::new(format!(
+                    "missing header {}",
+                    crate::redact::name_for_message(name)
+                ))
+            })
     }
 
     /// The body parsed as JSON into `T` (borrowing from the body where `T` does).
@@ -40,13 +45,11 @@ impl<'a> Delivery<'a> {
     /// large payloads; it still rejects a body that is not valid JSON as a whole.
     pub fn json<T: serde::Deserialize<'a>>(&self) -> Result<T, Rejection> {
         serde_json::from_slice(self.body).map_err(|e| {
-            // serde's message for a data error can quote a field's value; keep the category
-            // and position only.
+            // serde's message for a data error can quote a field's value; keep the category,
+            // the position and a missing or unknown field's name only.
             Rejection::new(format!(
-                "body is not the expected JSON ({:?} error at line {} column {})",
-                e.classify(),
-                e.line(),
-                e.column()
+                "body is not the expected JSON ({})",
+                crate::redact::json_error_summary(&e)
             ))
         })
     }
@@ -138,12 +141,17 @@ impl EventInfo {
 }
 
 /// A verified request the provider cannot make sense of (not JSON, no event id): answered 400.
+///
+/// Its reason is logged and sent back in the 400, so it names what is wrong (a header, a field)
+/// and never quotes a value from the request: the kit's own reasons follow
+/// [`crate::redact`], and a provider's should too.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Rejection(String);
 
 impl Rejection {
-    /// A rejection with its reason (shown to the caller, who has proven who they are).
+    /// A rejection with its reason (logged, and shown to the caller, who has proven who they
+    /// are). Name the missing or invalid part; do not quote the request's values.
     pub fn new(reason: impl Into<String>) -> Self {
         Self(reason.into())
     }
@@ -201,6 +209,69 @@ mod tests {
             serde_json::from_str(&info.to_envelope("stripe", b"{\"a\": 1}").unwrap()).unwrap();
         assert_eq!(envelope["id"], "evt_1");
         assert!(envelope.get("subject").is_none());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Event<'a> {
+        id: u64,
+        #[serde(borrow)]
+        ty: &'a str,
+    }
+
+    fn rejection(body: &str) -> Rejection {
+        let headers = HeaderMap::new();
+        let delivery = Delivery {
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        delivery.json::<Event<'_>>().unwrap_err()
+    }
+
+    fn assert_quotes_no_customer_data(r: &Rejection) {
+        for text in [r.to_string(), format!("{r:?}")] {
+            assert!(!text.contains("jane@example.com"), "{text}");
+            assert!(!text.contains("555-0100"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_field_is_rejected_without_quoting_its_value() {
+        let r = rejection(r#"{"id": "jane@example.com +1-555-0100", "ty": "t"}"#);
+        assert!(
+            r.to_string()
+                .starts_with("body is not the expected JSON (data error at line 1 column "),
+            "{r}"
+        );
+        assert_quotes_no_customer_data(&r);
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let r = rejection(r#"{"ty": "jane@example.com", "phone": "+1-555-0100"}"#);
+        assert!(r.to_string().ends_with(": missing field `id`)"), "{r}");
+        assert_quotes_no_customer_data(&r);
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_rejected_without_quoting_it() {
+        let r = rejection("email=jane@example.com&phone=+1-555-0100");
+        assert!(
+            r.to_string().contains("syntax error at line 1 column 1"),
+            "{r}"
+        );
+        assert_quotes_no_customer_data(&r);
+    }
+
+    #[test]
+    fn a_missing_header_is_named() {
+        let headers = header_map(&[("x-other", "jane@example.com")]).unwrap();
+        let delivery = Delivery {
+            headers: &headers,
+            body: b"",
+        };
+        let r = delivery.required_header("x-event-id").unwrap_err();
+        assert_eq!(r.to_string(), "missing header x-event-id");
     }
 
     #[test]
