@@ -60,12 +60,22 @@
 //!
 //! | cause | variant | class |
 //! |---|---|---|
-//! | `ResourceNotFoundException` | [`SecretError::NotFound`] | permanent (configuration) |
-//! | not JSON, wrong shape for `T`, binary only | [`SecretError::Malformed`] | permanent |
+//! | `ResourceNotFoundException` | [`SecretError::NotFound`] | auth |
+//! | not JSON, wrong shape for `T`, binary only | [`SecretError::Malformed`] | auth |
 //! | `AccessDeniedException`, `DecryptionFailure`, bad credentials, 401/403 | [`SecretError::Denied`] | auth |
-//! | `ThrottlingException`, 429 | [`SecretError::Throttled`] | throttled |
+//! | `InvalidRequestException` (e.g. scheduled for deletion), `InvalidParameterException`, a request the SDK could not build | [`SecretError::Rejected`] | auth |
+//! | another 4xx code | [`SecretError::Rejected`] | permanent |
+//! | `ThrottlingException` (and the SDK's other throttling codes), 429 | [`SecretError::Throttled`] | throttled |
 //! | timeout, connection failure, `InternalServiceError`, 5xx | [`SecretError::Unavailable`] | transient |
-//! | `InvalidRequestException` (e.g. scheduled for deletion), other 4xx | [`SecretError::Rejected`] | permanent |
+//!
+//! A secret the function cannot use is [`crate::ErrorClass::Auth`], not permanent: it fails
+//! every record alike and says nothing about any of them. The taxonomy ([`crate::taxonomy`])
+//! makes `Auth` a failure of the function's credentials, which the batch runner answers by
+//! handing records back to SQS on the long end of the redelivery schedule with an alarm
+//! metric, dead-lettering them (as auth) only when the retry period runs out. A failed read is never cached (nor is a value
+//! [`Secrets::get_json`] could not parse), so once the secret is created or fixed the next read
+//! gets it and the backlog heals. Receivers are unaffected by the class: one without a usable
+//! secret does not start, whatever the class says.
 //!
 //! # Why not `aws_secretsmanager_caching`
 //!

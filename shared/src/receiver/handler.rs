@@ -3,6 +3,28 @@
 //! The order matters: the cheap checks come first, nothing is parsed before the signature is
 //! verified (an unauthenticated caller learns nothing and costs little), and the answer is 200
 //! only once every routed queue has the event.
+//!
+//! # Metrics
+//!
+//! One EMF line per invocation (the runtime flushes after each request), with the `service`
+//! dimension. Each name counts exactly this:
+//!
+//! | metric | counts | answer |
+//! |---|---|---|
+//! | [`REQUESTS`] (`requests`) | every request, whatever its answer | any |
+//! | [`QUEUED`] (`queued`) | events every routed queue accepted, once per event | 200 `accepted` |
+//! | [`IGNORED`] (`ignored`) | verified events no route wants | 200 `ignored` |
+//! | [`REJECTED`] (`rejected`) | requests answered 4xx, for any reason | 400, 401, 405, 413 |
+//! | [`QUEUE_FAILURES`] (`queue_failures`) | events a routed queue did not accept | 503, 413 |
+//! | [`LATENCY`] (`latency`, ms) | one sample per request: from reaching the handler to the answer, rejected requests included | any |
+//! | [`COLD_START`](crate::telemetry::metrics::COLD_START) (`ColdStart`) | 1 on the first flush of the process | — |
+//!
+//! A queue's 413 (the envelope is larger than the queue's `MaximumMessageSize`) counts in both
+//! `rejected` and `queue_failures`. Answers no outcome metric names — a handshake or ping
+//! answered directly, a 500 because the signing secret became unusable — count in `requests`
+//! (and `latency`) only, so `requests` minus the outcomes shows them. Receivers do not count
+//! [`RECEIVED`](crate::telemetry::metrics::RECEIVED): that name is the deliverers' count of
+//! records.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,15 +39,22 @@ use super::publish::{EventSink, Outgoing};
 use super::signing_keys::SigningKeys;
 use crate::routing::Routes;
 use crate::telemetry::logging::event_span;
-use crate::telemetry::metrics::{LATENCY, Metrics, RECEIVED};
+use crate::telemetry::metrics::{LATENCY, Metrics};
 
-/// Metric: events put on at least one queue.
+/// Metric: every request the receiver handled, whatever its answer (rejected, ignored,
+/// answered directly, failed): the denominator of the outcome metrics below.
+pub const REQUESTS: &str = "requests";
+/// Metric: events every routed queue accepted (answered 200 `accepted`), once per event
+/// whatever the number of queues. An event that some but not all queues accepted counts in
+/// [`QUEUE_FAILURES`] instead.
 pub const QUEUED: &str = "queued";
-/// Metric: verified events no route wanted.
+/// Metric: verified events no route wants (answered 200 `ignored`, nothing queued).
 pub const IGNORED: &str = "ignored";
-/// Metric: requests answered 4xx (400, 401, 405, 413).
+/// Metric: requests answered 4xx — 405 (not `POST`), 413 (body over `MAX_BODY_BYTES`, or an
+/// envelope too large for a queue), 401 (signature), 400 (verified but unreadable).
 pub const REJECTED: &str = "rejected";
-/// Metric: events SQS did not accept (answered 503, or 413 when the queue cannot hold them).
+/// Metric: events at least one routed queue did not accept: answered 503, or 413 when a queue
+/// cannot hold the envelope (that 413 also counts in [`REJECTED`]).
 pub const QUEUE_FAILURES: &str = "queue_failures";
 
 /// A receiver: one provider, its secrets, its routes, its queues.
@@ -73,7 +102,7 @@ impl<P: Provider> Receiver<P> {
     /// Handles one webhook request and says how to answer it.
     pub async fn handle(&self, method: &Method, headers: &HeaderMap, body: &[u8]) -> Answer {
         let started = Instant::now();
-        self.metrics.count(RECEIVED, 1);
+        self.metrics.count(REQUESTS, 1);
         let answer = self.process(method, headers, body).await;
         self.metrics.latency(LATENCY, started.elapsed());
         let status = answer.status.as_u16();
@@ -310,6 +339,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_request_counts_in_requests_and_latency_whatever_its_answer() {
+        let sink = Arc::new(MemorySink::default());
+        let r = receiver(
+            Verifier::new(Scheme::GitHub, SecretSet::new(SECRET)),
+            Routes::single("q"),
+            sink,
+        );
+        let body = br#"{"ref":"main"}"#;
+        let accepted = r
+            .handle(&Method::POST, &request(body, SECRET, "push"), body)
+            .await;
+        let forged = r
+            .handle(
+                &Method::POST,
+                &request(body, "another secret", "push"),
+                body,
+            )
+            .await;
+        let not_post = r
+            .handle(&Method::GET, &request(body, SECRET, "push"), body)
+            .await;
+        assert_eq!(
+            [accepted.status, forged.status, not_post.status].map(|s| s.as_u16()),
+            [200, 401, 405]
+        );
+
+        let lines = r.metrics().take_lines();
+        assert_eq!(lines.len(), 1);
+        let emf: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(emf[REQUESTS], 3);
+        assert_eq!(emf[QUEUED], 1);
+        assert_eq!(emf[REJECTED], 2);
+        let samples = emf[LATENCY].as_array().unwrap();
+        assert_eq!(samples.len(), 3, "one latency sample per request");
+        assert!(samples.iter().all(|ms| ms.as_f64().unwrap() >= 0.0));
+        let units: Vec<_> = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["Name"].as_str().unwrap(), d["Unit"].as_str().unwrap()))
+            .collect();
+        assert!(units.contains(&(LATENCY, "Milliseconds")), "{units:?}");
+        assert!(
+            emf.get(crate::telemetry::metrics::RECEIVED).is_none(),
+            "`received` is the deliverers' count of records"
+        );
+    }
+
+    #[tokio::test]
     async fn an_unusable_secret_answers_500_not_401() {
         // A Standard Webhooks verifier whose secret is not base64: our fault, not the caller's.
         let verifier = Verifier::new(Scheme::StandardWebhooks, SecretSet::new("whsec_!!!"));
@@ -328,6 +406,11 @@ mod tests {
         let answer = r.handle(&Method::POST, &headers, body).await;
         assert_eq!(answer.status, 500, "{answer:?}");
         assert!(sink.sent.lock().unwrap().is_empty());
+        let emf: serde_json::Value = serde_json::from_str(&r.metrics().take_lines()[0]).unwrap();
+        assert_eq!(emf[REQUESTS], 1);
+        for outcome in [QUEUED, IGNORED, REJECTED, QUEUE_FAILURES] {
+            assert!(emf.get(outcome).is_none(), "a 500 is not {outcome}");
+        }
     }
 
     #[tokio::test]

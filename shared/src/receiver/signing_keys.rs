@@ -325,7 +325,8 @@ mod tests {
             let text = e.to_string();
             assert!(text.contains("my/secret"), "{text}");
             assert!(!text.contains("hunter2"), "{text}");
-            assert_eq!(crate::Classify::class(&e), crate::ErrorClass::Permanent);
+            // The receiver's own secret: a failure of the function, not of a request.
+            assert_eq!(crate::Classify::class(&e), crate::ErrorClass::Auth);
         }
     }
 }

@@ -21,7 +21,8 @@ pub const TTL_ENV: &str = "SECRETS_TTL_SECONDS";
 /// Build it once at cold start and share it (it is cheap to clone: clones share the cache).
 /// Reads within the TTL make no call; a read after it fetches again; concurrent readers of the
 /// same expired secret wait for one fetch instead of each calling Secrets Manager. Failed
-/// fetches are not cached.
+/// fetches are not cached: the next read asks again, so a secret created or fixed after a
+/// failure is picked up at once, not a TTL later.
 #[derive(Clone)]
 pub struct Secrets {
     source: Arc<dyn SecretSource>,
@@ -87,13 +88,32 @@ impl Secrets {
 
     /// The secret parsed as JSON into `T`, cached like [`Secrets::get`].
     ///
-    /// Wrong content is a permanent [`SecretError::Malformed`] naming the secret and the
-    /// position, never quoting the content. After [`Secrets::refresh`], this reads the refreshed
-    /// value.
+    /// Wrong content is a [`SecretError::Malformed`] (class auth: the function's secret is
+    /// wrong, not the record) naming the secret and the position, never quoting the content.
+    /// Such a value is dropped from the cache, as a failed fetch would be, so the next read
+    /// fetches again and picks up the fixed secret at once. After [`Secrets::refresh`], this
+    /// reads the refreshed value.
     pub async fn get_json<T: DeserializeOwned>(&self, id: &str) -> Result<T, SecretError> {
         let secret = self.get(id).await?;
-        serde_json::from_str(secret.expose())
-            .map_err(|error| SecretError::from_json::<T>(id, &error))
+        match serde_json::from_str(secret.expose()) {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                self.forget(id, &secret).await;
+                Err(SecretError::from_json::<T>(id, &error))
+            }
+        }
+    }
+
+    /// Drops `id`'s cached value if it is still `value` (a newer fetch is kept).
+    async fn forget(&self, id: &str, value: &SecretString) {
+        let slot = self.slot(id);
+        let mut cached = slot.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|entry| entry.value.is_same_value(value))
+        {
+            *cached = None;
+        }
     }
 
     async fn read(&self, id: &str, force: bool) -> Result<SecretString, SecretError> {
@@ -278,12 +298,20 @@ mod tests {
         let fake = Fake::default();
         let secrets = cache(&fake, Duration::from_secs(60));
         let error = secrets.get("app/missing").await.unwrap_err();
-        assert_eq!(error.class(), ErrorClass::Permanent);
+        assert_eq!(error.class(), ErrorClass::Auth);
+        assert_eq!(fake.calls(), 1);
         fake.set("now-there");
+        assert_eq!(
+            secrets.get("app/missing").await.unwrap().expose(),
+            "now-there",
+            "the next read inside the TTL fetches again"
+        );
+        assert_eq!(fake.calls(), 2);
         assert_eq!(
             secrets.get("app/missing").await.unwrap().expose(),
             "now-there"
         );
+        assert_eq!(fake.calls(), 2, "and the value it got is cached");
     }
 
     #[tokio::test(start_paused = true)]
@@ -301,8 +329,26 @@ mod tests {
         let secrets = cache(&fake, Duration::from_secs(60));
         let error = secrets.get_json::<Creds>("app/creds").await.unwrap_err();
         assert!(matches!(error, SecretError::Malformed { .. }));
+        assert_eq!(error.class(), ErrorClass::Auth);
         assert!(error.to_string().contains("app/creds"));
         assert!(!error.to_string().contains("t0k3n"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_malformed_value_is_not_cached_so_a_fix_is_read_at_once() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Creds {
+            token: SecretString,
+        }
+        let fake = Fake::holding("not-json");
+        let secrets = cache(&fake, Duration::from_secs(60));
+        assert!(secrets.get_json::<Creds>("app/creds").await.is_err());
+        fake.set(r#"{"token": "fixed"}"#);
+        let creds: Creds = secrets.get_json("app/creds").await.unwrap();
+        assert_eq!(creds.token.expose(), "fixed");
+        assert_eq!(fake.calls(), 2);
+        secrets.get_json::<Creds>("app/creds").await.unwrap();
+        assert_eq!(fake.calls(), 2, "a good value is cached as usual");
     }
 
     /// Collects formatted log lines in memory.

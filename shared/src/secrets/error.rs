@@ -1,4 +1,21 @@
 //! Why a secret could not be read: classified, naming the secret, never showing its content.
+//!
+//! # A secret that cannot be used is a failure of the function, not of the record
+//!
+//! A deliverer reads the same secret for every record. When that secret is missing, refused,
+//! malformed, or refused by Secrets Manager as it stands (scheduled for deletion), every record
+//! fails alike, and nothing about any record is wrong: the function is. Calling that
+//! [`ErrorClass::Permanent`] would dead-letter the whole backlog within minutes, and fixing the
+//! secret would heal nothing. So these are [`ErrorClass::Auth`] — "the function's credentials
+//! were refused or are missing" ([`crate::taxonomy`]) — whose records the batch runner hands
+//! back to SQS on the long end of its redelivery schedule with an alarm metric, dead-lettering
+//! them as auth only when the retry period runs out: once someone fixes the secret, the next read succeeds (failed reads are not
+//! cached) and the backlog drains. Throttling and unavailability keep their own classes: they
+//! pass without anyone acting.
+//!
+//! Only a failure the kit cannot name (an unknown 4xx code) stays permanent. A connector that
+//! derives the secret id from the record (one secret per tenant), and wants a missing tenant's
+//! records dead-lettered at once, maps [`SecretError::NotFound`] to its own permanent error.
 
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
@@ -16,15 +33,15 @@ use crate::taxonomy::{Classification, Classify, ErrorClass};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SecretError {
-    /// Secrets Manager has no such secret (`ResourceNotFoundException`): a configuration
-    /// error, so permanent.
+    /// Secrets Manager has no such secret (`ResourceNotFoundException`): the function's
+    /// configuration is wrong, or the secret is not created yet; auth (see the module docs).
     #[error("secret `{id}` was not found in Secrets Manager: check its name or ARN and the region")]
     NotFound {
         /// The secret id that was asked for.
         id: String,
     },
     /// The secret exists but its content is not what the caller expects (not JSON, the wrong
-    /// JSON shape, or binary only): permanent until someone fixes the secret.
+    /// JSON shape, or binary only): auth, until someone fixes the secret.
     #[error("secret `{id}` is malformed: {reason}")]
     Malformed {
         /// The secret id that was read.
@@ -33,7 +50,7 @@ pub enum SecretError {
         reason: String,
     },
     /// The function may not read the secret or its KMS key (`AccessDeniedException`,
-    /// `DecryptionFailure`, bad or expired credentials): auth.
+    /// `DecryptionFailure`, bad or expired credentials): auth, until someone fixes the policy.
     #[error(
         "reading secret `{id}` was refused ({code}): check the function's IAM policy and the KMS key policy"
     )]
@@ -58,13 +75,19 @@ pub enum SecretError {
         /// The transport or service error, without any response body.
         detail: String,
     },
-    /// Secrets Manager refused the request itself (`InvalidRequestException`, e.g. a secret
-    /// scheduled for deletion; `InvalidParameterException`; other 4xx): permanent.
+    /// Secrets Manager refused the request itself.
+    ///
+    /// The configuration kinds are auth, like a missing secret: `InvalidRequestException`
+    /// (e.g. the secret is scheduled for deletion), `InvalidParameterException` (the id is not
+    /// a valid secret id) and a request the SDK could not build (`code` is `None`). Any other
+    /// 4xx code is permanent: the kit cannot tell it is the function's fault.
     #[error("Secrets Manager rejected the read of secret `{id}`: {detail}")]
     Rejected {
         /// The secret id that was asked for.
         id: String,
-        /// The service's error code and message.
+        /// The service's error code; `None` when the SDK could not build the request.
+        code: Option<String>,
+        /// The service's error code and message, or why the request could not be built.
         detail: String,
     },
 }
@@ -128,6 +151,7 @@ impl SecretError {
             },
             SdkError::ConstructionFailure(_) => SecretError::Rejected {
                 id,
+                code: None,
                 detail: format!("the request could not be built: {}", chain(&error)),
             },
             SdkError::ServiceError(context) => {
@@ -145,7 +169,11 @@ impl SecretError {
                     ErrorClass::Auth => SecretError::Denied { id, code },
                     ErrorClass::Throttled => SecretError::Throttled { id },
                     ErrorClass::Transient => SecretError::Unavailable { id, detail },
-                    ErrorClass::Permanent => SecretError::Rejected { id, detail },
+                    ErrorClass::Permanent => SecretError::Rejected {
+                        id,
+                        code: Some(code),
+                        detail,
+                    },
                 }
             }
             other => SecretError::Unavailable {
@@ -156,13 +184,23 @@ impl SecretError {
     }
 }
 
+/// `Rejected` codes that mean "the secret or its id, as configured, cannot be served".
+const CONFIGURATION_CODES: &[&str] = &["InvalidRequestException", "InvalidParameterException"];
+
 impl Classify for SecretError {
+    /// A secret the function cannot use is [`ErrorClass::Auth`], a failure of the function
+    /// that fixing the secret heals (see the module docs); throttling and unavailability pass
+    /// by themselves; only an unknown rejection is permanent.
     fn classification(&self) -> Classification {
         match self {
             SecretError::NotFound { .. }
             | SecretError::Malformed { .. }
-            | SecretError::Rejected { .. } => Classification::permanent(),
-            SecretError::Denied { .. } => Classification::auth(),
+            | SecretError::Denied { .. } => Classification::auth(),
+            SecretError::Rejected { code, .. } => match code.as_deref() {
+                None => Classification::auth(),
+                Some(code) if CONFIGURATION_CODES.contains(&code) => Classification::auth(),
+                Some(_) => Classification::permanent(),
+            },
             SecretError::Throttled { .. } => Classification::throttled(None),
             SecretError::Unavailable { .. } => Classification::transient(),
         }
@@ -214,14 +252,15 @@ mod tests {
     #[test]
     fn service_errors_are_classified_by_code_then_status() {
         let cases = [
-            ("ResourceNotFoundException", 400, ErrorClass::Permanent),
+            ("ResourceNotFoundException", 400, ErrorClass::Auth),
             ("AccessDeniedException", 400, ErrorClass::Auth),
             ("DecryptionFailure", 400, ErrorClass::Auth),
             ("UnrecognizedClientException", 400, ErrorClass::Auth),
             ("ThrottlingException", 400, ErrorClass::Throttled),
             ("InternalServiceError", 500, ErrorClass::Transient),
-            ("InvalidRequestException", 400, ErrorClass::Permanent),
-            ("InvalidParameterException", 400, ErrorClass::Permanent),
+            ("InvalidRequestException", 400, ErrorClass::Auth),
+            ("InvalidParameterException", 400, ErrorClass::Auth),
+            ("LimitExceededException", 400, ErrorClass::Throttled),
             ("SomethingNew", 503, ErrorClass::Transient),
             ("SomethingNew", 429, ErrorClass::Throttled),
             ("SomethingNew", 403, ErrorClass::Auth),
@@ -235,12 +274,48 @@ mod tests {
     }
 
     #[test]
-    fn not_found_is_a_permanent_error_naming_the_secret() {
+    fn not_found_is_a_failure_of_the_function_naming_the_secret() {
         let error = service_error("ResourceNotFoundException", 400);
         assert!(matches!(error, SecretError::NotFound { .. }));
-        assert_eq!(error.class(), ErrorClass::Permanent);
+        assert_eq!(error.class(), ErrorClass::Auth);
         assert_eq!(error.secret_id(), "app/slack");
         assert!(error.to_string().contains("`app/slack` was not found"));
+    }
+
+    #[test]
+    fn a_secret_scheduled_for_deletion_is_a_failure_of_the_function() {
+        let error = service_error("InvalidRequestException", 400);
+        match &error {
+            SecretError::Rejected { code, detail, .. } => {
+                assert_eq!(code.as_deref(), Some("InvalidRequestException"));
+                assert!(detail.contains("service says no"), "{detail}");
+            }
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+        assert_eq!(error.class(), ErrorClass::Auth);
+    }
+
+    #[test]
+    fn only_an_unknown_rejection_is_permanent() {
+        let unknown = service_error("SomethingNew", 400);
+        assert!(
+            matches!(unknown, SecretError::Rejected { .. }),
+            "{unknown:?}"
+        );
+        assert_eq!(unknown.class(), ErrorClass::Permanent);
+
+        let unbuildable: SdkError<GetSecretValueError, HttpResponse> =
+            SdkError::construction_failure("secret_id was not specified");
+        let error = SecretError::from_sdk("app/slack", unbuildable);
+        assert!(
+            matches!(error, SecretError::Rejected { code: None, .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.class(),
+            ErrorClass::Auth,
+            "the function's configuration"
+        );
     }
 
     #[test]
@@ -295,7 +370,7 @@ mod tests {
         for input in inputs {
             let error = json_error(&input);
             let (text, debug) = (error.to_string(), format!("{error:?}"));
-            assert_eq!(error.class(), ErrorClass::Permanent);
+            assert_eq!(error.class(), ErrorClass::Auth);
             assert!(
                 text.starts_with("secret `app/slack` is malformed"),
                 "{text}"

@@ -41,6 +41,13 @@ impl SecretString {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether both are the same fetched value (one allocation), not merely equal text: the
+    /// cache uses it to drop exactly the value it handed out, never a newer one. Not a
+    /// comparison of secrets, so it need not be constant-time.
+    pub(crate) fn is_same_value(&self, other: &SecretString) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl fmt::Debug for SecretString {
@@ -72,6 +79,13 @@ mod tests {
         assert_eq!(format!("{secret:#?}"), "SecretString(***)");
         assert!(!format!("{:?}", Some(secret.clone())).contains("hunter2"));
         assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn the_same_value_is_the_same_fetch_not_the_same_text() {
+        let fetched = SecretString::new("v");
+        assert!(fetched.is_same_value(&fetched.clone()));
+        assert!(!fetched.is_same_value(&SecretString::new("v")));
     }
 
     #[test]
