@@ -13,11 +13,11 @@
 //!   "delivered":3,"latency":[12.5,40.1,8.0]}
 //! ```
 //!
-//! (one line in reality). The kit's deliverer-side names are [`RECEIVED`], [`DELIVERED`],
-//! [`RETRIED`], [`DEAD_LETTERED`] (counts of records) and [`LATENCY`] (milliseconds per unit
-//! of work, which each component names); the receivers' own names (`requests`, `queued`, ...)
-//! are documented in [`crate::receiver::handler`]. The first flush of a handle also reports
-//! [`COLD_START`] = 1, as Powertools does.
+//! (one line in reality). Each component documents its own names: the receivers' (`requests`,
+//! `queued`, `latency`, ...) in [`crate::receiver::handler`], the deliverers' (`records`,
+//! `delivered`, `deduped`, `retried`, `function_failures`, `handler_latency`, ...) in
+//! [`crate::batch::metrics`]. The first flush of a handle also reports [`COLD_START`] = 1, as
+//! Powertools does.
 //!
 //! Configuration, Powertools-compatible: the namespace is `POWERTOOLS_METRICS_NAMESPACE`, else
 //! `SWITCHYARD_METRICS_NAMESPACE`, else `Switchyard`; the `service` dimension is
@@ -62,7 +62,5 @@ pub use builder::{
 };
 pub use emf::{MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC};
 pub use handle::Metrics;
-pub use names::{
-    COLD_START, DEAD_LETTERED, DELIVERED, DROPPED_SUFFIX, LATENCY, RECEIVED, RETRIED, Unit,
-};
+pub use names::{COLD_START, DROPPED_SUFFIX, Unit};
 pub use samples::MAX_SAMPLES_PER_METRIC;

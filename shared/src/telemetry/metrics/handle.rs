@@ -85,7 +85,7 @@ impl Metrics {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds `n` to a count metric (e.g. `metrics.count(DELIVERED, 1)`).
+    /// Adds `n` to a count metric (e.g. `metrics.count("delivered", 1)`).
     ///
     /// A name already used for a latency in this invocation is ignored with a warning.
     pub fn count(&self, name: impl Into<Cow<'static, str>>, n: u64) {
@@ -107,7 +107,7 @@ impl Metrics {
         }
     }
 
-    /// Adds one latency sample, in milliseconds (e.g. `metrics.latency(LATENCY, elapsed)`).
+    /// Adds one latency sample, in milliseconds (e.g. `metrics.latency("handler_latency", elapsed)`).
     ///
     /// CloudWatch computes percentiles from the samples, so they are written as they are: every
     /// one up to [`MAX_SAMPLES_PER_METRIC`](super::MAX_SAMPLES_PER_METRIC) per flush, a uniform
@@ -270,9 +270,15 @@ mod tests {
     use super::*;
     use crate::telemetry::metrics::emf::tests::check_document;
     use crate::telemetry::metrics::{
-        DEAD_LETTERED, DELIVERED, LATENCY, MAX_DIMENSIONS, MAX_SAMPLES_PER_METRIC,
-        MAX_VALUES_PER_METRIC, RECEIVED, RETRIED, SERVICE_DIMENSION,
+        MAX_DIMENSIONS, MAX_SAMPLES_PER_METRIC, MAX_VALUES_PER_METRIC, SERVICE_DIMENSION,
     };
+
+    // Names as a component would use them.
+    const RECEIVED: &str = "received";
+    const DELIVERED: &str = "delivered";
+    const RETRIED: &str = "retried";
+    const DEAD_LETTERED: &str = "dead_lettered";
+    const LATENCY: &str = "latency";
     use serde_json::json;
     use std::collections::BTreeSet;
 

@@ -1,28 +1,16 @@
-//! The kit's own metric names, and the units a metric can have.
+//! The metric names every handle shares, and the units a metric can have.
 //!
 //! Each name says what one increment (or one sample) stands for, because a dashboard or alarm
-//! built on a name is only as right as that sentence. Names used by one component only live
-//! with it: the receivers' (`requests`, `queued`, ...) are in [`crate::receiver::handler`].
+//! built on a name is only as right as that sentence. Names used by one component live with
+//! it: the receivers' (`requests`, `queued`, `latency`, ...) in [`crate::receiver::handler`],
+//! the deliverers' (`records`, `delivered`, `deduped`, `function_failures`, ...) in
+//! [`crate::batch::metrics`].
 
-/// Records received by a deliverer: every record of the SQS batch the batch runner was handed,
-/// whatever became of it. (Receivers count their requests as
-/// [`REQUESTS`](crate::receiver::handler::REQUESTS), not as this.)
-pub const RECEIVED: &str = "received";
-/// Records a deliverer delivered to the destination.
-pub const DELIVERED: &str = "delivered";
-/// Records handed back to SQS to try again later.
-pub const RETRIED: &str = "retried";
-/// Records sent to the dead-letter queue.
-pub const DEAD_LETTERED: &str = "dead_lettered";
-/// How long one unit of work took, in milliseconds, one sample per unit. The unit is the
-/// recording component's: a receiver's request (arrival to answer), the batch runner's whole
-/// batch (not each record). Each component documents which.
-pub const LATENCY: &str = "latency";
 /// 1 on the first flush of a handle (i.e. of the process), as in Powertools.
 pub const COLD_START: &str = "ColdStart";
 /// Appended to a sampled metric's name for the count of its samples that were recorded but not
 /// kept in this flush's bounded sample (see [`MAX_SAMPLES_PER_METRIC`](super::MAX_SAMPLES_PER_METRIC)):
-/// `latency` → `latency_dropped`. Written only when something was dropped.
+/// `handler_latency` → `handler_latency_dropped`. Written only when something was dropped.
 pub const DROPPED_SUFFIX: &str = "_dropped";
 
 /// The CloudWatch unit of a metric.
