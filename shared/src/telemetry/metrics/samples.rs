@@ -88,12 +88,12 @@ impl Samples {
             ..
         } = self;
         let dropped = seen.saturating_sub(kept.len() as u64);
-        if dropped > 0 {
-            if let Some(lowest) = position_of(&kept, None, |a, b| a < b) {
-                kept[lowest] = min;
-                if let Some(highest) = position_of(&kept, Some(lowest), |a, b| a > b) {
-                    kept[highest] = max;
-                }
+        if dropped > 0
+            && let Some(lowest) = position_of(&kept, None, |a, b| a < b)
+        {
+            kept[lowest] = min;
+            if let Some(highest) = position_of(&kept, Some(lowest), |a, b| a > b) {
+                kept[highest] = max;
             }
         }
         (kept, dropped)
