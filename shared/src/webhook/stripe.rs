@@ -11,10 +11,11 @@
 
 use std::time::Duration;
 
-use super::{
-    Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Tag, Verified, VerifyError, WebhookSecret,
-    check_timestamp, decode_hex_tag, hmac_sha256, match_any, parse_timestamp, raw_key, required,
-};
+use super::freshness::{Freshness, parse_timestamp};
+use super::headers::required;
+use super::mac::Encoding;
+use super::verify::{SignatureScheme, Signed};
+use super::{Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Verified, VerifyError, WebhookSecret};
 
 /// The signature header (canonical lower-case name).
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
@@ -63,6 +64,30 @@ pub fn parse_header(value: &str) -> Result<SignatureHeader<'_>, VerifyError> {
     })
 }
 
+/// The Stripe scheme, as the shared verification needs it described.
+pub(crate) struct Stripe;
+
+/// The signed content before the body: `{t}.` (the timestamp exactly as sent).
+fn signed_prefix(timestamp_text: &str) -> [&str; 2] {
+    [timestamp_text, "."]
+}
+
+impl SignatureScheme for Stripe {
+    const FRESHNESS: Freshness = Freshness::MaxAge;
+    const ENCODING: Encoding = Encoding::Hex;
+
+    fn read<H: Headers + ?Sized>(
+        headers: &H,
+    ) -> Result<Signed<impl AsRef<[&str]>, impl Iterator<Item = &str>>, VerifyError> {
+        let header = parse_header(required(headers, SIGNATURE_HEADER)?)?;
+        Ok(Signed {
+            timestamp: Some(header.timestamp),
+            prefix: signed_prefix(header.timestamp_text),
+            signatures: header.v1.into_iter(),
+        })
+    }
+}
+
 /// Verifies a Stripe webhook with the default tolerance (300 s into the past, future accepted).
 ///
 /// `body` is the raw request body exactly as received; `headers` are matched case-insensitively;
@@ -84,15 +109,7 @@ pub fn verify_with_tolerance<H: Headers + ?Sized>(
     clock: &dyn Clock,
     tolerance: Duration,
 ) -> Result<Verified, VerifyError> {
-    let header = parse_header(required(headers, SIGNATURE_HEADER)?)?;
-    check_timestamp(header.timestamp, clock.unix_now(), tolerance, None)?;
-    let candidates: Vec<Tag> = header.v1.iter().filter_map(|s| decode_hex_tag(s)).collect();
-    let parts: [&[u8]; 3] = [header.timestamp_text.as_bytes(), b".", body];
-    let secret_index = match_any(secrets, raw_key, &parts, &candidates)?;
-    Ok(Verified {
-        secret_index,
-        timestamp: Some(header.timestamp),
-    })
+    Stripe::verify_with_tolerance(body, headers, secrets, clock, tolerance)
 }
 
 /// Produces the `Stripe-Signature` value for `body` signed at `timestamp` with one `v1` per
@@ -100,10 +117,10 @@ pub fn verify_with_tolerance<H: Headers + ?Sized>(
 pub fn sign(body: &[u8], secrets: &[&WebhookSecret], timestamp: i64) -> String {
     let ts = timestamp.to_string();
     let mut value = format!("t={ts}");
-    for secret in secrets {
-        if let Some(tag) = hmac_sha256(secret.expose(), &[ts.as_bytes(), b".", body]) {
+    for (index, secret) in secrets.iter().enumerate() {
+        if let Ok(signature) = Stripe::signature(index, secret, &signed_prefix(&ts), body) {
             value.push_str(",v1=");
-            value.push_str(&hex::encode(tag));
+            value.push_str(&signature);
         }
     }
     value
