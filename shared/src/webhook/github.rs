@@ -71,7 +71,10 @@ pub fn signed_headers(body: &[u8], secret: &WebhookSecret) -> Vec<(&'static str,
 mod tests {
     use super::*;
 
-    // GitHub docs, "Validating webhook deliveries".
+    // GitHub's published example: docs.github.com, "Validating webhook deliveries", section
+    // "Testing the webhook payload validation"
+    // (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries; source
+    // github/docs, content/webhooks/using-webhooks/validating-webhook-deliveries.md).
     const DOC_SECRET: &str = "It's a Secret to Everybody";
     const DOC_BODY: &[u8] = b"Hello, World!";
     const DOC_SIGNATURE: &str =
@@ -127,7 +130,9 @@ mod tests {
 
     #[test]
     fn legacy_sha1_header_alone_is_refused() {
-        // The correct sha1 signature of the doc example; still not enough.
+        // The correct sha1 signature of the doc example (not published; computed outside the
+        // kit with `printf '%s' 'Hello, World!' | openssl dgst -sha1 -hmac "It's a Secret to
+        // Everybody"`); still not enough.
         let r = run(
             &[(
                 "X-Hub-Signature",

@@ -70,8 +70,18 @@ mod tests {
 
     const SECRET: &str = "shpss_test_secret";
     const BODY: &[u8] = br#"{"id":820982911946154508}"#;
-    // Computed independently with Python: base64(HMAC-SHA256(SECRET, BODY)).
+    // Computed outside the kit:
+    //   printf '%s' '{"id":820982911946154508}' \
+    //     | openssl dgst -sha256 -hmac shpss_test_secret -binary | base64
     const SIGNATURE: &str = "AU5n5C4JV1EbE8g4yEzV+ZHbqkXpM29HXkzNAa5zicA=";
+
+    // Shopify's own published value: its official API library's test suite (Shopify/shopify-app-js,
+    // packages/apps/shopify-api/lib/webhooks/__tests__/validate.test.ts, "returns true for valid
+    // request") expects this HMAC header for the raw body below and the test configuration's
+    // apiSecretKey "test_secret_key" (packages/apps/shopify-api/lib/__tests__/test-config.ts).
+    const PUBLISHED_SECRET: &str = "test_secret_key";
+    const PUBLISHED_BODY: &[u8] = br#"{"foo": "bar"}"#;
+    const PUBLISHED_SIGNATURE: &str = "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=";
 
     fn run(
         pairs: &[(&str, &str)],
@@ -79,6 +89,35 @@ mod tests {
         secrets: &SecretSet,
     ) -> Result<Verified, VerifyError> {
         verify(body, pairs, secrets)
+    }
+
+    #[test]
+    fn published_vector_from_shopify_api_library_verifies() {
+        assert_eq!(
+            sign(PUBLISHED_BODY, &WebhookSecret::new(PUBLISHED_SECRET)),
+            PUBLISHED_SIGNATURE
+        );
+        let secrets = SecretSet::new(PUBLISHED_SECRET);
+        assert_eq!(
+            run(
+                &[("X-Shopify-Hmac-Sha256", PUBLISHED_SIGNATURE)],
+                PUBLISHED_BODY,
+                &secrets
+            ),
+            Ok(Verified {
+                secret_index: 0,
+                timestamp: None
+            })
+        );
+        // The library's negative case: a wrong HMAC for the same body.
+        assert_eq!(
+            run(
+                &[("X-Shopify-Hmac-Sha256", SIGNATURE)],
+                PUBLISHED_BODY,
+                &secrets
+            ),
+            Err(VerifyError::NoMatchingSignature)
+        );
     }
 
     #[test]

@@ -102,7 +102,11 @@ mod tests {
     use super::*;
     use crate::webhook::FixedClock;
 
-    // Slack docs, "Verifying requests from Slack".
+    // Slack's published example: "Verifying requests from Slack"
+    // (https://api.slack.com/authentication/verifying-requests-from-slack, now
+    // https://docs.slack.dev/authentication/verifying-requests-from-slack/), whose values Slack's
+    // own Python SDK hard-codes in its tests (slackapi/python-slack-sdk,
+    // tests/slack_sdk/signature/test_signature_verifier.py).
     const DOC_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
     const DOC_TS: i64 = 1_531_420_618;
     const DOC_BODY: &[u8] = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";

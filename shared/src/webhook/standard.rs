@@ -178,7 +178,10 @@ mod tests {
     use super::*;
     use crate::webhook::FixedClock;
 
-    // The reference test vector of the standard-webhooks / svix libraries.
+    // The published reference vector of the Standard Webhooks libraries: the JavaScript
+    // reference implementation's test "sign function works" (standard-webhooks/standard-webhooks,
+    // libraries/javascript/src/webhook.test.ts) expects this signature for this secret, id,
+    // timestamp and body.
     const REF_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const REF_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
     const REF_TS: i64 = 1_614_265_330;
