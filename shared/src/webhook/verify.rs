@@ -30,7 +30,7 @@ pub struct Verified {
 
 /// What a scheme reads from a request's headers: everything the shared verification needs.
 ///
-/// Borrowed from the header values, so reading a request copies nothing.
+/// Borrowed from the header values: reading a request copies no header text and never the body.
 pub(crate) struct Signed<P, S> {
     /// The signed timestamp (unix seconds), for schemes that sign one.
     pub(crate) timestamp: Option<i64>,
