@@ -5,15 +5,40 @@
 //! and if both are present either may match. Shopify signs no timestamp; receivers dedupe on
 //! `X-Shopify-Event-Id`. A rotation is handled by a previous secret in the [`SecretSet`].
 
-use super::{
-    Headers, SecretSet, Verified, VerifyError, WebhookSecret, decode_b64_tag, hmac_sha256,
-    match_any, optional, raw_key,
-};
+use super::freshness::{DEFAULT_TOLERANCE, Freshness};
+use super::headers::optional;
+use super::mac::Encoding;
+use super::verify::{SignatureScheme, Signed};
+use super::{Headers, SecretSet, SystemClock, Verified, VerifyError, WebhookSecret};
 
 /// The signature header (canonical lower-case name).
 pub const SIGNATURE_HEADER: &str = "x-shopify-hmac-sha256";
 /// The unprefixed spelling of the signature header sent by newer deliveries.
 pub const SIGNATURE_HEADER_UNPREFIXED: &str = "shopify-hmac-sha256";
+
+/// The Shopify scheme, as the shared verification needs it described.
+pub(crate) struct Shopify;
+
+impl SignatureScheme for Shopify {
+    const FRESHNESS: Freshness = Freshness::Unsigned;
+    const ENCODING: Encoding = Encoding::Base64;
+
+    /// The body alone is signed; either spelling of the header may carry the signature.
+    fn read<H: Headers + ?Sized>(
+        headers: &H,
+    ) -> Result<Signed<impl AsRef<[&str]>, impl Iterator<Item = &str>>, VerifyError> {
+        let prefixed = optional(headers, SIGNATURE_HEADER)?;
+        let unprefixed = optional(headers, SIGNATURE_HEADER_UNPREFIXED)?;
+        if prefixed.is_none() && unprefixed.is_none() {
+            return Err(VerifyError::MissingHeader(SIGNATURE_HEADER));
+        }
+        Ok(Signed {
+            timestamp: None,
+            prefix: [],
+            signatures: [prefixed, unprefixed].into_iter().flatten(),
+        })
+    }
+}
 
 /// Verifies a Shopify webhook: `body` exactly as received, `headers` matched case-insensitively
 /// (either spelling of the header), `secrets` current first. There is no timestamp, hence no
@@ -23,29 +48,14 @@ pub fn verify<H: Headers + ?Sized>(
     headers: &H,
     secrets: &SecretSet,
 ) -> Result<Verified, VerifyError> {
-    let prefixed = optional(headers, SIGNATURE_HEADER)?;
-    let unprefixed = optional(headers, SIGNATURE_HEADER_UNPREFIXED)?;
-    if prefixed.is_none() && unprefixed.is_none() {
-        return Err(VerifyError::MissingHeader(SIGNATURE_HEADER));
-    }
-    let candidates: Vec<_> = [prefixed, unprefixed]
-        .into_iter()
-        .flatten()
-        .filter_map(decode_b64_tag)
-        .collect();
-    let secret_index = match_any(secrets, raw_key, &[body], &candidates)?;
-    Ok(Verified {
-        secret_index,
-        timestamp: None,
-    })
+    // No timestamp is signed, so the clock and tolerance are never consulted.
+    Shopify::verify_with_tolerance(body, headers, secrets, &SystemClock, DEFAULT_TOLERANCE)
 }
 
 /// Produces the `X-Shopify-Hmac-Sha256` value (base64) for `body` — for tests, sample events and
 /// stand-ins.
 pub fn sign(body: &[u8], secret: &WebhookSecret) -> String {
-    use base64::Engine as _;
-    let tag = hmac_sha256(secret.expose(), &[body]).unwrap_or_default();
-    base64::engine::general_purpose::STANDARD.encode(tag)
+    Shopify::signature(0, secret, &[], body).unwrap_or_default()
 }
 
 /// The headers of a signed Shopify delivery: `[("x-shopify-hmac-sha256", …)]` — for tests and
@@ -60,8 +70,18 @@ mod tests {
 
     const SECRET: &str = "shpss_test_secret";
     const BODY: &[u8] = br#"{"id":820982911946154508}"#;
-    // Computed independently with Python: base64(HMAC-SHA256(SECRET, BODY)).
+    // Computed outside the kit:
+    //   printf '%s' '{"id":820982911946154508}' \
+    //     | openssl dgst -sha256 -hmac shpss_test_secret -binary | base64
     const SIGNATURE: &str = "AU5n5C4JV1EbE8g4yEzV+ZHbqkXpM29HXkzNAa5zicA=";
+
+    // Shopify's own published value: its official API library's test suite (Shopify/shopify-app-js,
+    // packages/apps/shopify-api/lib/webhooks/__tests__/validate.test.ts, "returns true for valid
+    // request") expects this HMAC header for the raw body below and the test configuration's
+    // apiSecretKey "test_secret_key" (packages/apps/shopify-api/lib/__tests__/test-config.ts).
+    const PUBLISHED_SECRET: &str = "test_secret_key";
+    const PUBLISHED_BODY: &[u8] = br#"{"foo": "bar"}"#;
+    const PUBLISHED_SIGNATURE: &str = "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=";
 
     fn run(
         pairs: &[(&str, &str)],
@@ -69,6 +89,35 @@ mod tests {
         secrets: &SecretSet,
     ) -> Result<Verified, VerifyError> {
         verify(body, pairs, secrets)
+    }
+
+    #[test]
+    fn published_vector_from_shopify_api_library_verifies() {
+        assert_eq!(
+            sign(PUBLISHED_BODY, &WebhookSecret::new(PUBLISHED_SECRET)),
+            PUBLISHED_SIGNATURE
+        );
+        let secrets = SecretSet::new(PUBLISHED_SECRET);
+        assert_eq!(
+            run(
+                &[("X-Shopify-Hmac-Sha256", PUBLISHED_SIGNATURE)],
+                PUBLISHED_BODY,
+                &secrets
+            ),
+            Ok(Verified {
+                secret_index: 0,
+                timestamp: None
+            })
+        );
+        // The library's negative case: a wrong HMAC for the same body.
+        assert_eq!(
+            run(
+                &[("X-Shopify-Hmac-Sha256", SIGNATURE)],
+                PUBLISHED_BODY,
+                &secrets
+            ),
+            Err(VerifyError::NoMatchingSignature)
+        );
     }
 
     #[test]

@@ -7,10 +7,11 @@
 
 use std::time::Duration;
 
-use super::{
-    Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Verified, VerifyError, WebhookSecret,
-    check_timestamp, decode_hex_tag, hmac_sha256, match_any, parse_timestamp, raw_key, required,
-};
+use super::freshness::{Freshness, parse_timestamp};
+use super::headers::required;
+use super::mac::Encoding;
+use super::verify::{SignatureScheme, Signed};
+use super::{Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Verified, VerifyError, WebhookSecret};
 
 /// The signature header (canonical lower-case name).
 pub const SIGNATURE_HEADER: &str = "x-slack-signature";
@@ -19,6 +20,38 @@ pub const TIMESTAMP_HEADER: &str = "x-slack-request-timestamp";
 
 /// The version prefix of the signature and of the signed content.
 const VERSION: &str = "v0";
+
+/// The Slack scheme, as the shared verification needs it described.
+pub(crate) struct Slack;
+
+/// The signed content before the body: `v0:{timestamp}:` (the timestamp exactly as sent).
+fn signed_prefix(timestamp_text: &str) -> [&str; 4] {
+    [VERSION, ":", timestamp_text, ":"]
+}
+
+impl SignatureScheme for Slack {
+    const FRESHNESS: Freshness = Freshness::Window;
+    const ENCODING: Encoding = Encoding::Hex;
+
+    fn read<H: Headers + ?Sized>(
+        headers: &H,
+    ) -> Result<Signed<impl AsRef<[&str]>, impl Iterator<Item = &str>>, VerifyError> {
+        let ts_text = required(headers, TIMESTAMP_HEADER)?;
+        let signature = required(headers, SIGNATURE_HEADER)?;
+        let timestamp = parse_timestamp(ts_text, TIMESTAMP_HEADER)?;
+        let hex = signature
+            .strip_prefix("v0=")
+            .ok_or(VerifyError::MalformedHeader {
+                header: SIGNATURE_HEADER,
+                reason: "no v0= prefix",
+            })?;
+        Ok(Signed {
+            timestamp: Some(timestamp),
+            prefix: signed_prefix(ts_text),
+            signatures: std::iter::once(hex),
+        })
+    }
+}
 
 /// Verifies a Slack request with the default tolerance (300 s both ways).
 ///
@@ -41,32 +74,15 @@ pub fn verify_with_tolerance<H: Headers + ?Sized>(
     clock: &dyn Clock,
     tolerance: Duration,
 ) -> Result<Verified, VerifyError> {
-    let ts_text = required(headers, TIMESTAMP_HEADER)?;
-    let signature = required(headers, SIGNATURE_HEADER)?;
-    let timestamp = parse_timestamp(ts_text, TIMESTAMP_HEADER)?;
-    let hex = signature
-        .strip_prefix("v0=")
-        .ok_or(VerifyError::MalformedHeader {
-            header: SIGNATURE_HEADER,
-            reason: "no v0= prefix",
-        })?;
-    check_timestamp(timestamp, clock.unix_now(), tolerance, Some(tolerance))?;
-    let candidates: Vec<_> = decode_hex_tag(hex).into_iter().collect();
-    let parts: [&[u8]; 5] = [VERSION.as_bytes(), b":", ts_text.as_bytes(), b":", body];
-    let secret_index = match_any(secrets, raw_key, &parts, &candidates)?;
-    Ok(Verified {
-        secret_index,
-        timestamp: Some(timestamp),
-    })
+    Slack::verify_with_tolerance(body, headers, secrets, clock, tolerance)
 }
 
 /// Produces the `X-Slack-Signature` value (`v0=<hex>`) for `body` sent at `timestamp` — for tests,
 /// sample events and stand-ins.
 pub fn sign(body: &[u8], secret: &WebhookSecret, timestamp: i64) -> String {
     let ts = timestamp.to_string();
-    let parts: [&[u8]; 5] = [VERSION.as_bytes(), b":", ts.as_bytes(), b":", body];
-    let tag = hmac_sha256(secret.expose(), &parts).unwrap_or_default();
-    format!("{VERSION}={}", hex::encode(tag))
+    let hex = Slack::signature(0, secret, &signed_prefix(&ts), body).unwrap_or_default();
+    format!("{VERSION}={hex}")
 }
 
 /// The headers of a signed Slack request (signature and timestamp) — for tests and tools.
@@ -86,7 +102,11 @@ mod tests {
     use super::*;
     use crate::webhook::FixedClock;
 
-    // Slack docs, "Verifying requests from Slack".
+    // Slack's published example: "Verifying requests from Slack"
+    // (https://api.slack.com/authentication/verifying-requests-from-slack, now
+    // https://docs.slack.dev/authentication/verifying-requests-from-slack/), whose values Slack's
+    // own Python SDK hard-codes in its tests (slackapi/python-slack-sdk,
+    // tests/slack_sdk/signature/test_signature_verifier.py).
     const DOC_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
     const DOC_TS: i64 = 1_531_420_618;
     const DOC_BODY: &[u8] = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";

@@ -10,15 +10,17 @@
 //! Svix sends the same headers as `svix-id`, `svix-timestamp` and `svix-signature`; both spellings
 //! are accepted, each header looked up as `webhook-*` first and `svix-*` second.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{
-    Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Tag, Verified, VerifyError, WebhookSecret,
-    check_timestamp, decode_b64_tag, hmac_sha256, match_any, parse_timestamp, required,
-};
+use super::freshness::{Freshness, parse_timestamp};
+use super::headers::required;
+use super::mac::Encoding;
+use super::verify::{SignatureScheme, Signed};
+use super::{Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Verified, VerifyError, WebhookSecret};
 
 /// The message id header (also the idempotency key).
 pub const ID_HEADER: &str = "webhook-id";
@@ -35,6 +37,54 @@ pub const SVIX_SIGNATURE_HEADER: &str = "svix-signature";
 
 /// The prefix of a Standard Webhooks secret.
 const SECRET_PREFIX: &str = "whsec_";
+
+/// The Standard Webhooks scheme, as the shared verification needs it described.
+pub(crate) struct StandardWebhooks;
+
+/// The signed content before the body: `{id}.{timestamp}.` (both exactly as sent).
+fn signed_prefix<'a>(msg_id: &'a str, timestamp_text: &'a str) -> [&'a str; 4] {
+    [msg_id, ".", timestamp_text, "."]
+}
+
+impl SignatureScheme for StandardWebhooks {
+    const FRESHNESS: Freshness = Freshness::Window;
+    const ENCODING: Encoding = Encoding::Base64;
+
+    fn read<H: Headers + ?Sized>(
+        headers: &H,
+    ) -> Result<Signed<impl AsRef<[&str]>, impl Iterator<Item = &str>>, VerifyError> {
+        let id = either(headers, ID_HEADER, SVIX_ID_HEADER)?;
+        let ts_text = either(headers, TIMESTAMP_HEADER, SVIX_TIMESTAMP_HEADER)?;
+        let signature = either(headers, SIGNATURE_HEADER, SVIX_SIGNATURE_HEADER)?;
+        let timestamp = parse_timestamp(ts_text, TIMESTAMP_HEADER)?;
+        Ok(Signed {
+            timestamp: Some(timestamp),
+            prefix: signed_prefix(id, ts_text),
+            signatures: v1_signatures(signature),
+        })
+    }
+
+    /// The HMAC key of a Standard Webhooks secret: base64 of the text after `whsec_` (or of the
+    /// whole secret if it has no prefix). A secret that does not decode is a configuration fault.
+    fn key(index: usize, secret: &WebhookSecret) -> Result<Cow<'_, [u8]>, VerifyError> {
+        let text = secret.expose();
+        let encoded = text.strip_prefix(SECRET_PREFIX.as_bytes()).unwrap_or(text);
+        match STANDARD.decode(encoded) {
+            Ok(key) if !key.is_empty() => Ok(Cow::Owned(key)),
+            _ => Err(VerifyError::InvalidSecret { index }),
+        }
+    }
+}
+
+/// The `v1` signatures of a signature header value, still base64. Entries are separated by
+/// spaces; other versions (`v1a`, ...) and entries without a comma are skipped.
+fn v1_signatures(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split_ascii_whitespace()
+        .filter_map(|entry| entry.split_once(','))
+        .filter(|(version, _)| *version == "v1")
+        .map(|(_, signature)| signature)
+}
 
 /// Which header names [`signed_headers`] should produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,29 +116,7 @@ pub fn verify_with_tolerance<H: Headers + ?Sized>(
     clock: &dyn Clock,
     tolerance: Duration,
 ) -> Result<Verified, VerifyError> {
-    let id = either(headers, ID_HEADER, SVIX_ID_HEADER)?;
-    let ts_text = either(headers, TIMESTAMP_HEADER, SVIX_TIMESTAMP_HEADER)?;
-    let signature = either(headers, SIGNATURE_HEADER, SVIX_SIGNATURE_HEADER)?;
-    let timestamp = parse_timestamp(ts_text, TIMESTAMP_HEADER)?;
-    check_timestamp(timestamp, clock.unix_now(), tolerance, Some(tolerance))?;
-    let candidates = parse_signatures(signature);
-    let parts: [&[u8]; 5] = [id.as_bytes(), b".", ts_text.as_bytes(), b".", body];
-    let secret_index = match_any(secrets, key, &parts, &candidates)?;
-    Ok(Verified {
-        secret_index,
-        timestamp: Some(timestamp),
-    })
-}
-
-/// The decoded `v1` signatures of a signature header value. Entries are separated by spaces;
-/// other versions, entries without a comma and undecodable signatures are skipped.
-pub(crate) fn parse_signatures(value: &str) -> Vec<Tag> {
-    value
-        .split_ascii_whitespace()
-        .filter_map(|entry| entry.split_once(','))
-        .filter(|(version, _)| *version == "v1")
-        .filter_map(|(_, sig)| decode_b64_tag(sig))
-        .collect()
+    StandardWebhooks::verify_with_tolerance(body, headers, secrets, clock, tolerance)
 }
 
 /// Header `standard`, else header `svix`; missing is reported under the standard name.
@@ -106,17 +134,6 @@ fn either<'h, H: Headers + ?Sized>(
     }
 }
 
-/// The HMAC key of a Standard Webhooks secret: base64 of the text after `whsec_` (or of the whole
-/// secret if it has no prefix). A secret that does not decode is a configuration fault.
-fn key(index: usize, secret: &WebhookSecret) -> Result<Vec<u8>, VerifyError> {
-    let text = secret.expose();
-    let encoded = text.strip_prefix(SECRET_PREFIX.as_bytes()).unwrap_or(text);
-    match STANDARD.decode(encoded) {
-        Ok(key) if !key.is_empty() => Ok(key),
-        _ => Err(VerifyError::InvalidSecret { index }),
-    }
-}
-
 /// Produces the `webhook-signature` value for a message: one `v1,<base64>` entry per secret,
 /// space-separated (as senders do during a rotation) — for tests, sample events and stand-ins.
 ///
@@ -128,12 +145,11 @@ pub fn sign(
     timestamp: i64,
 ) -> Result<String, VerifyError> {
     let ts = timestamp.to_string();
-    let parts: [&[u8]; 5] = [msg_id.as_bytes(), b".", ts.as_bytes(), b".", body];
+    let prefix = signed_prefix(msg_id, &ts);
     let mut entries = Vec::with_capacity(secrets.len());
     for (index, secret) in secrets.iter().enumerate() {
-        let tag = hmac_sha256(&key(index, secret)?, &parts)
-            .ok_or(VerifyError::InvalidSecret { index })?;
-        entries.push(format!("v1,{}", STANDARD.encode(tag)));
+        let signature = StandardWebhooks::signature(index, secret, &prefix, body)?;
+        entries.push(format!("v1,{signature}"));
     }
     Ok(entries.join(" "))
 }
@@ -162,7 +178,10 @@ mod tests {
     use super::*;
     use crate::webhook::FixedClock;
 
-    // The reference test vector of the standard-webhooks / svix libraries.
+    // The published reference vector of the Standard Webhooks libraries: the JavaScript
+    // reference implementation's test "sign function works" (standard-webhooks/standard-webhooks,
+    // libraries/javascript/src/webhook.test.ts) expects this signature for this secret, id,
+    // timestamp and body.
     const REF_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const REF_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
     const REF_TS: i64 = 1_614_265_330;

@@ -11,10 +11,11 @@
 
 use std::time::Duration;
 
-use super::{
-    Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Tag, Verified, VerifyError, WebhookSecret,
-    check_timestamp, decode_hex_tag, hmac_sha256, match_any, parse_timestamp, raw_key, required,
-};
+use super::freshness::{Freshness, parse_timestamp};
+use super::headers::required;
+use super::mac::Encoding;
+use super::verify::{SignatureScheme, Signed};
+use super::{Clock, DEFAULT_TOLERANCE, Headers, SecretSet, Verified, VerifyError, WebhookSecret};
 
 /// The signature header (canonical lower-case name).
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
@@ -63,6 +64,30 @@ pub fn parse_header(value: &str) -> Result<SignatureHeader<'_>, VerifyError> {
     })
 }
 
+/// The Stripe scheme, as the shared verification needs it described.
+pub(crate) struct Stripe;
+
+/// The signed content before the body: `{t}.` (the timestamp exactly as sent).
+fn signed_prefix(timestamp_text: &str) -> [&str; 2] {
+    [timestamp_text, "."]
+}
+
+impl SignatureScheme for Stripe {
+    const FRESHNESS: Freshness = Freshness::MaxAge;
+    const ENCODING: Encoding = Encoding::Hex;
+
+    fn read<H: Headers + ?Sized>(
+        headers: &H,
+    ) -> Result<Signed<impl AsRef<[&str]>, impl Iterator<Item = &str>>, VerifyError> {
+        let header = parse_header(required(headers, SIGNATURE_HEADER)?)?;
+        Ok(Signed {
+            timestamp: Some(header.timestamp),
+            prefix: signed_prefix(header.timestamp_text),
+            signatures: header.v1.into_iter(),
+        })
+    }
+}
+
 /// Verifies a Stripe webhook with the default tolerance (300 s into the past, future accepted).
 ///
 /// `body` is the raw request body exactly as received; `headers` are matched case-insensitively;
@@ -84,15 +109,7 @@ pub fn verify_with_tolerance<H: Headers + ?Sized>(
     clock: &dyn Clock,
     tolerance: Duration,
 ) -> Result<Verified, VerifyError> {
-    let header = parse_header(required(headers, SIGNATURE_HEADER)?)?;
-    check_timestamp(header.timestamp, clock.unix_now(), tolerance, None)?;
-    let candidates: Vec<Tag> = header.v1.iter().filter_map(|s| decode_hex_tag(s)).collect();
-    let parts: [&[u8]; 3] = [header.timestamp_text.as_bytes(), b".", body];
-    let secret_index = match_any(secrets, raw_key, &parts, &candidates)?;
-    Ok(Verified {
-        secret_index,
-        timestamp: Some(header.timestamp),
-    })
+    Stripe::verify_with_tolerance(body, headers, secrets, clock, tolerance)
 }
 
 /// Produces the `Stripe-Signature` value for `body` signed at `timestamp` with one `v1` per
@@ -100,10 +117,10 @@ pub fn verify_with_tolerance<H: Headers + ?Sized>(
 pub fn sign(body: &[u8], secrets: &[&WebhookSecret], timestamp: i64) -> String {
     let ts = timestamp.to_string();
     let mut value = format!("t={ts}");
-    for secret in secrets {
-        if let Some(tag) = hmac_sha256(secret.expose(), &[ts.as_bytes(), b".", body]) {
+    for (index, secret) in secrets.iter().enumerate() {
+        if let Ok(signature) = Stripe::signature(index, secret, &signed_prefix(&ts), body) {
             value.push_str(",v1=");
-            value.push_str(&hex::encode(tag));
+            value.push_str(&signature);
         }
     }
     value
@@ -145,10 +162,89 @@ mod tests {
         )
     }
 
+    // Stripe's own published vector: the official .NET SDK's test suite (stripe/stripe-dotnet,
+    // src/StripeTests/Services/Events/EventUtilityTest.cs) hard-codes this header for the secret
+    // "webhook_secret" and the fixture src/StripeTests/Resources/event_test_signature.json (LF line
+    // endings, final newline included), and accepts it with the clock 100 s after `t`. Its v0
+    // entry is kept: a verifier must ignore it.
+    const PUBLISHED_SECRET: &str = "webhook_secret";
+    const PUBLISHED_T: i64 = 1_533_204_620;
+    const PUBLISHED_HEADER: &str = "t=1533204620,\
+        v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,\
+        v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
+    const PUBLISHED_BODY: &[u8] = br#"{
+  "id": "evt_123",
+  "object": "event",
+  "account": "acct_123",
+  "api_version": "2017-05-25",
+  "created": 1533204620,
+  "data": {
+    "object": {
+      "id": "cus_123",
+      "object": "customer",
+      "created": 123456789,
+      "email": "test@stripe.com",
+      "livemode": false,
+      "metadata": {}
+    }
+  },
+  "livemode": false,
+  "pending_webhooks": 1,
+  "request": {
+    "id": "req_123",
+    "idempotency_key": "idempotency-key-123"
+  },
+  "type": "customer.created"
+}
+"#;
+
+    #[test]
+    fn published_vector_from_stripe_dotnet_verifies() {
+        let secrets = SecretSet::new(PUBLISHED_SECRET);
+        assert_eq!(
+            run(
+                PUBLISHED_HEADER,
+                PUBLISHED_BODY,
+                &secrets,
+                PUBLISHED_T + 100
+            ),
+            Ok(Verified {
+                secret_index: 0,
+                timestamp: Some(PUBLISHED_T)
+            })
+        );
+        // Signing reproduces the published v1 (the kit writes no v0).
+        let (v1, _v0) = PUBLISHED_HEADER
+            .rsplit_once(",v0=")
+            .expect("the published header has a v0");
+        assert_eq!(
+            sign(PUBLISHED_BODY, &[&PUBLISHED_SECRET.into()], PUBLISHED_T),
+            v1
+        );
+        // The SDK's own negative cases: 400 s old with a 300 s tolerance, and a changed body.
+        assert!(matches!(
+            run(
+                PUBLISHED_HEADER,
+                PUBLISHED_BODY,
+                &secrets,
+                PUBLISHED_T + 400
+            ),
+            Err(VerifyError::TimestampOutOfTolerance { .. })
+        ));
+        let mut changed = PUBLISHED_BODY.to_vec();
+        changed.extend_from_slice(b"this_changes_the_json");
+        assert_eq!(
+            run(PUBLISHED_HEADER, &changed, &secrets, PUBLISHED_T),
+            Err(VerifyError::NoMatchingSignature)
+        );
+    }
+
     #[test]
     fn known_answer_computed_independently() {
-        // HMAC-SHA256(key="whsec_test_secret_for_stripe", "1700000000.{BODY}") computed with
-        // Python's hmac module; it pins the key (whole whsec_ string) and the signed content.
+        // Computed outside the kit; it pins the key (the whole whsec_ string, not base64-decoded)
+        // and the signed content `{t}.{body}`:
+        //   printf '%s' '1700000000.{"id":"evt_1","object":"event","type":"charge.succeeded"}' \
+        //     | openssl dgst -sha256 -hmac whsec_test_secret_for_stripe
         let header = sign(BODY, &[&secret()], T);
         assert_eq!(
             header,
