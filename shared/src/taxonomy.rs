@@ -33,15 +33,19 @@ pub enum ErrorClass {
     Transient,
     /// Retrying cannot help: the input or the request is wrong.
     Permanent,
-    /// The credentials were refused: refresh them once, then treat as permanent.
+    /// The function's credentials or configuration failed (a token refused after a refresh, a
+    /// secret missing, denied or malformed): a failure of the function, not of the record.
+    /// Refresh the secret once; then the batch runner hands the record back on the long end of
+    /// its schedule and dead-letters it only when the retry period runs out.
     Auth,
 }
 
 impl ErrorClass {
     /// Whether trying the same thing again later can succeed without changing anything.
     ///
-    /// `Auth` is not retryable as such: it needs a secret refresh first (see
-    /// [`crate::secrets`]), after which a second `Auth` is final.
+    /// `Auth` is not retryable as such: inside an invocation it needs a secret refresh first
+    /// (see [`crate::secrets`]), after which a second `Auth` ends the attempt; the batch runner
+    /// then waits for someone to fix the configuration (see [`ErrorClass::Auth`]).
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorClass::Throttled | ErrorClass::Transient)
     }

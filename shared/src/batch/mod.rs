@@ -13,7 +13,7 @@
 //! | [`Outcome::Delivered`] (with the destination's id, if any) | acknowledged: SQS deletes it | `delivered` |
 //! | [`Outcome::Skipped`] (nothing to do) | acknowledged | `skipped` |
 //! | [`Outcome::Duplicate`] (already delivered earlier) | acknowledged | `deduped` |
-//! | throttled / transient error | retried inside the invocation while the cutoff allows; then handed back with a visibility from the [schedule](schedule): the server's `Retry-After` first, else the schedule's delay for this attempt | `retried` (`throttled`) |
+//! | throttled / transient error | retried inside the invocation while the cutoff allows; then handed back with a visibility from the [`schedule`]: the server's `Retry-After` first, else the schedule's delay for this attempt | `retried` (`throttled`) |
 //! | auth error: the function's credentials or configuration failed, not the record | handed back on the long end of the schedule (default 30 min), so fixing the secret heals the backlog without a replay | `retried`, `function_failures` |
 //! | any of those, once the retry period (from the first receive) or the attempts run out | dead-lettered with its class and a reason saying so | `dead_lettered` |
 //! | permanent error (bad data, invalid envelope, a 4xx) | dead-lettered at once, with class, reason and attempts | `dead_lettered` |

@@ -22,9 +22,8 @@
 //! A queue's 413 (the envelope is larger than the queue's `MaximumMessageSize`) counts in both
 //! `rejected` and `queue_failures`. Answers no outcome metric names — a handshake or ping
 //! answered directly, a 500 because the signing secret became unusable — count in `requests`
-//! (and `latency`) only, so `requests` minus the outcomes shows them. Receivers do not count
-//! [`RECEIVED`](crate::telemetry::metrics::RECEIVED): that name is the deliverers' count of
-//! records.
+//! (and `latency`) only, so `requests` minus the outcomes shows them. (Deliverers count
+//! records under their own names, [`crate::batch::metrics`].)
 
 use std::sync::Arc;
 use std::time::Instant;
