@@ -23,6 +23,11 @@ use governor::Quota;
 /// `Quota::per_second(n)` sets the burst to `n`; the safer reading is the one an operator
 /// writing "100 per 10 s" expects.)
 ///
+/// With burst 1 every call waits a whole interval after the previous one *went*, so a wake-up
+/// that comes late (tokio's timer has millisecond resolution) is lost each time: a backlog runs
+/// about a millisecond per call slower than the rate — a tenth of a percent at 1/s, a few
+/// percent at 20/s (`make bench`, `rate_limit`). A burst of 2 or more absorbs it.
+///
 /// # Text form
 ///
 /// `<count>/<period>`, then optionally `burst <n>`, separated by spaces:
