@@ -65,8 +65,10 @@ type Gcra =
 /// use switchyard::http::{Destination, RateLimit, RateLimiter};
 ///
 /// // Slack: about one message per second per channel, short bursts allowed.
-/// let per_channel = RateLimit::from_env("SLACK_RATE_LIMIT")?
-///     .unwrap_or(RateLimit::per_second(1.try_into()?).with_burst(3.try_into()?));
+/// let per_channel = match RateLimit::from_env("SLACK_RATE_LIMIT")? {
+///     Some(limit) => limit,
+///     None => "1/s burst 3".parse()?,
+/// };
 /// let slack = Destination::from_env("slack", "SLACK_API_BASE_URL", "https://slack.com/api")?
 ///     .with_policy(Arc::new(
 ///         RateLimiter::per_key(per_channel).with_max_wait(Duration::from_secs(5)),
