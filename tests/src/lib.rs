@@ -7,4 +7,5 @@ pub mod function_url;
 pub mod moto;
 pub mod providers;
 pub mod runtime_api;
+pub mod slack;
 pub mod sqs_event;

@@ -26,6 +26,7 @@
 //! | `error.rs` | [`HttpError`] and [`Failure`] |
 //! | `error_body.rs` | [`ErrorBody`]: the safe parts of an error body |
 //! | `policy.rs` | [`CallPolicy`], [`CallInfo`], [`CallOutcome`] |
+//! | `rate_limit.rs` | [`RateLimiter`]: a policy holding calls to a [`RateLimit`] (governor's GCRA), per destination or per key; waits within the cutoff, else refuses as throttled |
 //! | `classify.rs` | status, `Retry-After`, transport and body-level errors → a classification |
 //!
 //! # What an error carries
@@ -74,6 +75,7 @@ mod destination;
 mod error;
 mod error_body;
 mod policy;
+pub mod rate_limit;
 mod response;
 
 pub use self::client::{ERROR_BODY_LIMIT, HttpClient};
@@ -82,4 +84,5 @@ pub use self::destination::Destination;
 pub use self::error::{Failure, HttpError};
 pub use self::error_body::ErrorBody;
 pub use self::policy::{CallInfo, CallOutcome, CallPolicy, PolicyFuture};
+pub use self::rate_limit::{RateLimit, RateLimiter, with_rate_key};
 pub use self::response::HttpResponse;
