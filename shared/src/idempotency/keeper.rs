@@ -5,6 +5,7 @@
 use std::time::{Instant, SystemTime};
 
 use super::config::{DEFAULT_LOCK_TIMEOUT, IdempotencyConfig};
+use super::error::IdempotencyError;
 use super::fingerprint::payload_hash;
 use super::inflight::{InFlight, Join, Leader};
 use super::key::key;
@@ -115,7 +116,7 @@ impl Keeper {
                 });
             }
             Ok(Lock::Duplicate) => {
-                tracing::info!(
+                tracing::debug!(
                     idempotency_key = %identity.key,
                     "already completed within the dedup window; not delivering again"
                 );
@@ -151,22 +152,27 @@ impl Keeper {
                     .await
             }
         };
-        if let Err(e) = written {
-            match result {
-                Ok(outcome) => tracing::error!(
-                    idempotency_key = %held.key,
-                    attempt = held.attempt,
-                    outcome = outcome.as_str(),
-                    error = %e,
-                    "the outcome could not be recorded; the record stays locked until the invocation's deadline, and a copy delivered after that would be delivered again"
-                ),
-                Err(_) => tracing::warn!(
-                    idempotency_key = %held.key,
-                    attempt = held.attempt,
-                    error = %e,
-                    "the failure could not be recorded; the lock frees at the invocation's deadline"
-                ),
-            }
+        match (written, result) {
+            (Ok(()), _) => {}
+            (Err(e @ IdempotencyError::LockLost), _) => tracing::warn!(
+                idempotency_key = %held.key,
+                attempt = held.attempt,
+                error = %e,
+                "not recorded: the lock had expired and another invocation holds it now; its record is kept"
+            ),
+            (Err(e), Ok(outcome)) => tracing::error!(
+                idempotency_key = %held.key,
+                attempt = held.attempt,
+                outcome = outcome.as_str(),
+                error = %e,
+                "the outcome could not be recorded: the record stays locked until the invocation's deadline, and a copy delivered after that would be delivered again"
+            ),
+            (Err(e), Err(_)) => tracing::warn!(
+                idempotency_key = %held.key,
+                attempt = held.attempt,
+                error = %e,
+                "the failure could not be recorded: the lock frees at the invocation's deadline"
+            ),
         }
         held.leader.settle_with(result);
     }
