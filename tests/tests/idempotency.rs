@@ -72,9 +72,11 @@ impl Slack {
         }
     }
 
-    /// Event ids in call order.
+    /// Event ids of every call, sorted (records run concurrently, so call order is not fixed).
     fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
+        let mut calls = self.calls.lock().unwrap().clone();
+        calls.sort();
+        calls
     }
 
     async fn deliver(&self, event: &CloudEvent) -> Result<Outcome, Error> {
