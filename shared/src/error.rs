@@ -1,8 +1,9 @@
 //! The kit's error: one typed variant per source, each classified.
 //!
 //! This module sits at the top of the kit's module graph: it gathers the errors of the HTTP
-//! client, the secrets cache and the envelope, so nothing below imports it. The taxonomy those
-//! errors are classified into lives in the leaf module [`crate::taxonomy`].
+//! client, the secrets cache, the envelope and the idempotency layer, so nothing below imports
+//! it. The taxonomy those errors are classified into lives in the leaf module
+//! [`crate::taxonomy`].
 
 use crate::taxonomy::{Classification, Classify};
 
@@ -21,6 +22,10 @@ pub enum Error {
     /// A queue message did not hold a valid CloudEvents envelope.
     #[error(transparent)]
     Envelope(#[from] crate::envelope::EnvelopeError),
+    /// The idempotency layer refused the record (a duplicate still in progress, another payload
+    /// for the same event) or its table failed.
+    #[error(transparent)]
+    Idempotency(#[from] crate::idempotency::IdempotencyError),
     /// A failure a connector classified itself, e.g. a body-level API error code, or a
     /// mapping that cannot be applied to this record.
     #[error("{message}")]
@@ -59,6 +64,7 @@ impl Classify for Error {
             Error::Http(e) => e.classification(),
             Error::Secret(e) => e.classification(),
             Error::Envelope(e) => e.classification(),
+            Error::Idempotency(e) => e.classification(),
             Error::Classified { classification, .. } => *classification,
         }
     }

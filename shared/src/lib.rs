@@ -15,6 +15,7 @@
 //! | [`secrets`] | Secrets Manager, cached in process with a TTL, typed, redacted |
 //! | [`envelope`] | the CloudEvents 1.0 JSON envelope that travels on the queues |
 //! | [`batch`] | the SQS batch runner for deliverers: outcomes per record, per-record and batch handlers, deadlines, the redelivery schedule, partial batch failures, DLQ, FIFO |
+//! | [`idempotency`] | idempotency for deliverers as a layer around any handler (DynamoDB lock, dedup window, payload check) and the delivery ledger |
 //! | [`deliverer`] | the deliverer runtime: SQS batch → handler → partial batch response, per invocation |
 //! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
 //! | [`aws`] | the AWS SDK configuration (honours `AWS_ENDPOINT_URL`, bounded timeouts) and the classification of SDK failures |
@@ -27,6 +28,7 @@ pub mod deliverer;
 pub mod envelope;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod invocation;
 pub mod receiver;
 pub mod redact;

@@ -114,6 +114,57 @@ impl Moto {
         aws_sdk_secretsmanager::Client::new(&self.sdk_config())
     }
 
+    /// A DynamoDB client on this emulator.
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config())
+    }
+
+    /// Creates a table as the idempotency layer expects it (String partition key `id`, on-demand
+    /// billing, TTL on `expiration`) and returns its name. moto records the TTL setting but never
+    /// deletes expired items, which is why the layer checks expiry in code.
+    pub async fn create_idempotency_table(&self, name: &str) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let client = self.dynamodb();
+        client
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute definition"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key schema"),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("create table");
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expiration")
+                    .enabled(true)
+                    .build()
+                    .expect("ttl specification"),
+            )
+            .send()
+            .await
+            .expect("enable ttl");
+        name.to_string()
+    }
+
     /// Creates a standard queue and returns its URL.
     pub async fn create_queue(&self, name: &str) -> String {
         self.sqs()
