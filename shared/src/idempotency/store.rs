@@ -354,10 +354,9 @@ pub(crate) fn refused(
     }
 }
 
-/// A failed DynamoDB call, classified by the kit's rules ([`sdk_classification`]) with two
-/// DynamoDB specifics first: the SDK's own throttling codes (DynamoDB throttles with
-/// `ProvisionedThroughputExceededException` and a 400, which the status table would call
-/// permanent), and a missing table, which is the function's configuration failing, not the
+/// A failed DynamoDB call, classified by the kit's rules ([`sdk_classification`], which knows
+/// the SDK's own throttling codes such as `ProvisionedThroughputExceededException`) with one
+/// DynamoDB specific first: a missing table is the function's configuration failing, not the
 /// record (auth: handed back on the long end of the schedule, counted as a function failure,
 /// instead of dead-lettering every record).
 pub(crate) fn store_error<E>(
@@ -379,9 +378,6 @@ where
 fn classify(code: Option<&str>) -> Option<Classification> {
     match code? {
         "ResourceNotFoundException" => Some(Classification::auth()),
-        c if aws_runtime::retries::classifiers::THROTTLING_ERRORS.contains(&c) => {
-            Some(Classification::throttled(None))
-        }
         _ => None,
     }
 }
@@ -481,15 +477,22 @@ mod tests {
     }
 
     #[test]
-    fn dynamodb_throttling_and_a_missing_table_are_classified_before_the_status_table() {
+    fn a_missing_table_is_a_failure_of_the_function_and_throttling_is_throttled() {
         let class = |code| classify(Some(code)).map(|c| c.class);
-        assert_eq!(
-            class("ProvisionedThroughputExceededException"),
-            Some(ErrorClass::Throttled)
-        );
-        assert_eq!(class("ThrottlingException"), Some(ErrorClass::Throttled));
-        assert_eq!(class("RequestLimitExceeded"), Some(ErrorClass::Throttled));
         assert_eq!(class("ResourceNotFoundException"), Some(ErrorClass::Auth));
+        // DynamoDB's throttling codes are the kit's (the SDK's own list), answered with a 400.
+        for code in [
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+        ] {
+            assert_eq!(class(code), None, "{code} is left to the kit's rules");
+            assert_eq!(
+                crate::aws::errors::service_classification(Some(code), 400).class,
+                ErrorClass::Throttled,
+                "{code}"
+            );
+        }
         assert_eq!(
             class("ValidationException"),
             None,
