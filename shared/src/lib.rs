@@ -19,6 +19,7 @@
 //! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
 //! | [`aws`] | the AWS SDK configuration (honours `AWS_ENDPOINT_URL`, bounded timeouts) and the classification of SDK failures |
 //! | [`routing`] | which queues an accepted webhook event goes to, by event type |
+//! | [`mapping`] | declarative field mapping: TOML rules (paths, transforms, minijinja templates) from an event to a destination's fields, checked against the destination's schema at cold start |
 //! | [`webhook`] | webhook signature schemes, one file per provider |
 
 pub mod aws;
@@ -28,6 +29,7 @@ pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod invocation;
+pub mod mapping;
 pub mod receiver;
 pub mod redact;
 pub mod retry;
