@@ -20,6 +20,7 @@
 //! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
 //! | [`aws`] | the AWS SDK configuration (honours `AWS_ENDPOINT_URL`, bounded timeouts) and the classification of SDK failures |
 //! | [`routing`] | which queues an accepted webhook event goes to, by event type |
+//! | [`mapping`] | declarative field mapping: TOML rules (paths, transforms, minijinja templates) from an event to a destination's fields, checked against the destination's schema at cold start |
 //! | [`webhook`] | webhook signature schemes, one file per provider |
 
 pub mod aws;
@@ -30,6 +31,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod invocation;
+pub mod mapping;
 pub mod receiver;
 pub mod redact;
 pub mod retry;
