@@ -66,7 +66,9 @@ async fn no_payload_value_reaches_a_log_line_or_a_dead_letter_attribute() {
     let sink = capture.clone();
     let subscriber = switchyard::telemetry::logging::subscriber(
         LogFormat::Json,
-        tracing_subscriber::EnvFilter::new("debug"),
+        "debug"
+            .parse::<tracing_subscriber::filter::Targets>()
+            .unwrap(),
         move || sink.clone(),
     );
     let _guard = tracing::subscriber::set_default(subscriber);

@@ -37,7 +37,11 @@ impl HttpClient {
 
     /// A client with explicit timeouts and limits.
     pub fn with_config(config: &HttpConfig) -> Result<Self, HttpError> {
+        let tls = super::tls::client_config().map_err(|e| {
+            HttpError::config(&config.integration, format!("cannot configure TLS: {e}"))
+        })?;
         let inner = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .pool_idle_timeout(config.pool_idle_timeout)

@@ -10,6 +10,8 @@
 //!   [`HttpResponse`], an error body up to [`ERROR_BODY_LIMIT`], so no caller can buffer an
 //!   unbounded body by accident;
 //! - a user agent `switchyard/<version> (+<integration>)`, so an API owner can tell who calls;
+//! - TLS by rustls with aws-lc-rs (the SDK's stack) and Mozilla's roots compiled in, so
+//!   building the client reads no certificate store (see `tls.rs`);
 //! - a base URL per [`Destination`] that an environment variable overrides
 //!   (`SLACK_API_BASE_URL=http://127.0.0.1:4010`), so the same binary talks to a local stand-in;
 //! - the destination's [`CallPolicy`]s run around every call (see below);
@@ -27,6 +29,7 @@
 //! | `error_body.rs` | [`ErrorBody`]: the safe parts of an error body |
 //! | `policy.rs` | [`CallPolicy`], [`CallInfo`], [`CallOutcome`] |
 //! | `rate_limit.rs` | [`RateLimiter`]: a policy holding calls to a [`RateLimit`] (governor's GCRA), per destination or per key; waits within the cutoff, else refuses as throttled |
+//! | `tls.rs` | the rustls configuration: aws-lc-rs, compiled-in roots, ALPN |
 //! | `classify.rs` | status, `Retry-After`, transport and body-level errors → a classification |
 //!
 //! # What an error carries
@@ -77,6 +80,7 @@ mod error_body;
 mod policy;
 pub mod rate_limit;
 mod response;
+mod tls;
 
 pub use self::client::{ERROR_BODY_LIMIT, HttpClient};
 pub use self::config::HttpConfig;

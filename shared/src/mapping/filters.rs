@@ -39,7 +39,6 @@ pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_debug(false);
     env.set_formatter(|out, state, value| {
         let value = if value.is_none() {
             &TemplateValue::UNDEFINED

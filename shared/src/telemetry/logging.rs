@@ -6,7 +6,7 @@
 //! - `AWS_LAMBDA_LOG_FORMAT=JSON` → one JSON object per line (see below); anything else →
 //!   compact text (ANSI colours only when stdout is a terminal, never in CloudWatch).
 //! - `AWS_LAMBDA_LOG_LEVEL` (`TRACE`…`ERROR`, `FATAL` = `ERROR`), else `RUST_LOG` (full
-//!   `EnvFilter` directives), else `INFO`.
+//!   `target=level` directives, as `tracing-subscriber`'s `Targets` reads them), else `INFO`.
 //!
 //! A JSON line is flat, in the shape Powertools and Lambda's own JSON logs use:
 //!
@@ -43,12 +43,13 @@ use time::format_description::well_known::Rfc3339;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Span, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Layer, Registry};
+use tracing_subscriber::{Layer, Registry};
 
 /// The span field that carries the event id; log queries filter on it.
 pub const EVENT_ID_FIELD: &str = "event_id";
@@ -83,9 +84,15 @@ impl LogFormat {
 /// The level filter from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `INFO`.
 ///
 /// `AWS_LAMBDA_LOG_LEVEL` is one level (an unknown value means `INFO`); `RUST_LOG` is a list of
-/// `EnvFilter` directives, of which those that do not parse are ignored (with a note on stderr)
-/// and, if none is left, `INFO` applies — a typo never silences a function.
-pub fn filter_from_env() -> EnvFilter {
+/// `target=level` directives (and a bare level for the default), of which those that do not
+/// parse are ignored (with a note on stderr) and, without a default among them, `INFO` applies —
+/// a typo never silences a function.
+///
+/// The filter is `tracing-subscriber`'s `Targets`, not its `EnvFilter`: the same directives
+/// minus span and field filters (`[span{field=value}]`), which a Lambda's logs do not need, and
+/// without the `regex` engine `EnvFilter` links — about 200 KB of code that every function
+/// would map at cold start (measured in `tests/benches/cold_start.rs`).
+pub fn filter_from_env() -> Targets {
     let lambda = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
     let rust_log = std::env::var("RUST_LOG").ok();
     parse_filter(&filter_directives(lambda.as_deref(), rust_log.as_deref()))
@@ -108,10 +115,25 @@ fn filter_directives<'a>(lambda_level: Option<&'a str>, rust_log: Option<&'a str
     non_empty(rust_log).map_or(Cow::Borrowed("info"), Cow::Borrowed)
 }
 
-fn parse_filter(directives: &str) -> EnvFilter {
-    EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .parse_lossy(directives)
+fn parse_filter(directives: &str) -> Targets {
+    let mut filter = Targets::new();
+    let mut default = None;
+    for directive in directives
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        match directive.parse::<Targets>() {
+            Ok(parsed) => {
+                default = parsed.default_level().or(default);
+                for (target, level) in parsed.iter() {
+                    filter = filter.with_target(target.to_owned(), level);
+                }
+            }
+            Err(e) => eprintln!("ignoring the log directive `{directive}`: {e}"),
+        }
+    }
+    filter.with_default(default.unwrap_or(LevelFilter::INFO))
 }
 
 /// Installs the process-wide subscriber on stdout, configured from the environment.
@@ -125,7 +147,7 @@ pub fn init() -> bool {
 }
 
 /// Sets the global subscriber unless one is set; `true` if this call set it.
-fn install<W>(format: LogFormat, filter: EnvFilter, writer: W, ansi: bool) -> bool
+fn install<W>(format: LogFormat, filter: Targets, writer: W, ansi: bool) -> bool
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -139,7 +161,7 @@ where
 /// with `tracing::subscriber::with_default` or `set_global_default`.
 pub fn subscriber<W>(
     format: LogFormat,
-    filter: EnvFilter,
+    filter: Targets,
     writer: W,
 ) -> impl Subscriber + Send + Sync + 'static
 where
@@ -150,7 +172,7 @@ where
 
 fn build<W>(
     format: LogFormat,
-    filter: EnvFilter,
+    filter: Targets,
     writer: W,
     ansi: bool,
 ) -> impl Subscriber + Send + Sync + 'static
@@ -479,6 +501,49 @@ mod tests {
             },
         );
         assert_eq!(out.lines().len(), 1);
+    }
+
+    #[test]
+    fn rust_log_directives_filter_by_target_and_bad_ones_are_ignored() {
+        let levels = |directives: &str| {
+            let filter = parse_filter(directives);
+            let level = |target: &str| {
+                [
+                    LevelFilter::TRACE,
+                    LevelFilter::DEBUG,
+                    LevelFilter::INFO,
+                    LevelFilter::WARN,
+                    LevelFilter::ERROR,
+                ]
+                .into_iter()
+                .find(|l| {
+                    l.into_level()
+                        .is_some_and(|lvl| filter.would_enable(target, &lvl))
+                })
+                .unwrap_or(LevelFilter::OFF)
+            };
+            (level("switchyard::batch"), level("aws_smithy_runtime"))
+        };
+        assert_eq!(levels("info"), (LevelFilter::INFO, LevelFilter::INFO));
+        assert_eq!(
+            levels("switchyard=debug"),
+            (LevelFilter::DEBUG, LevelFilter::INFO),
+            "without a default level, INFO"
+        );
+        assert_eq!(
+            levels("warn, switchyard=trace"),
+            (LevelFilter::TRACE, LevelFilter::WARN)
+        );
+        assert_eq!(
+            levels("switchyard=loud,error"),
+            (LevelFilter::ERROR, LevelFilter::ERROR),
+            "a directive that does not parse is left out"
+        );
+        assert_eq!(
+            levels("[span{x=1}]"),
+            (LevelFilter::INFO, LevelFilter::INFO)
+        );
+        assert_eq!(levels("off"), (LevelFilter::OFF, LevelFilter::OFF));
     }
 
     #[test]
