@@ -1,5 +1,6 @@
-//! Cold start and peak memory of every receiver, against the baseline (the smallest
-//! `lambda_runtime` function that reads one secret, `switchyard-baseline`).
+//! Cold start and peak memory of every function — the receivers and the deliverers — against
+//! the baseline (the smallest `lambda_runtime` function that reads one secret,
+//! `switchyard-baseline`).
 //!
 //! Run with `cargo bench -p switchyard-e2e --bench cold_start` (part of `make bench`). It:
 //!
@@ -10,8 +11,10 @@
 //!    round), interleaved round-robin so that load drifting on the machine hits all alike.
 //!    Each run is a fresh process on a fresh Lambda Runtime API stand-in:
 //!    - **init** = the process's first poll for work − its spawn (the secret is fetched by then);
-//!    - one valid signed Function URL request (10 KB body) must be answered 200 (the baseline:
-//!      any response);
+//!    - one invocation must be answered: a receiver gets a valid signed Function URL request
+//!      (10 KB body) and must answer 200; a deliverer gets an SQS event of one 10 KB envelope,
+//!      posts it to the Slack stand-in (ledger on moto's DynamoDB) and must report no failed
+//!      record; the baseline may answer anything;
 //!    - **peak RSS** = `VmHWM` of `/proc/<pid>/status` after that answer, before the kill.
 //!
 //! The report — median and p90 init, median peak RSS, ratios to the baseline and the verdict
@@ -34,6 +37,10 @@ use switchyard_e2e::function_url;
 use switchyard_e2e::moto::{Moto, workspace_root};
 use switchyard_e2e::providers::{self, RECEIVERS};
 use switchyard_e2e::runtime_api::{FunctionProcess, Outcome, RuntimeApi};
+use switchyard_e2e::slack::{self, SlackStandIn};
+
+/// The deliverers, measured like the receivers but invoked with an SQS event.
+const DELIVERERS: [&str; 1] = ["slack-notify"];
 
 /// The reference function.
 const BASELINE: &str = "switchyard-baseline";
@@ -81,7 +88,7 @@ fn target_dir() -> PathBuf {
 fn build_release() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut args = vec!["build", "--release", "--bins", "-p", "switchyard-e2e"];
-    for function in RECEIVERS {
+    for function in RECEIVERS.into_iter().chain(DELIVERERS) {
         args.extend(["-p", function]);
     }
     eprintln!("cold_start: {cargo} {}", args.join(" "));
@@ -141,6 +148,17 @@ async fn cold_start(subject: &Subject, run: usize) -> Result<Sample, String> {
     };
     let init = first_poll.duration_since(process.started);
 
+    if DELIVERERS.contains(&subject.name) {
+        deliver_once(&api, &process, run).await?;
+        let (peak_rss_kib, anon_kib, file_kib) = memory_kib(process.pid())?;
+        drop(process);
+        return Ok(Sample {
+            init,
+            peak_rss_kib,
+            anon_kib,
+            file_kib,
+        });
+    }
     let is_baseline = subject.name == BASELINE;
     let function = provider_of(subject.name);
     let request = providers::signed_sample(
@@ -180,6 +198,53 @@ async fn cold_start(subject: &Subject, run: usize) -> Result<Sample, String> {
         anon_kib,
         file_kib,
     })
+}
+
+/// One SQS event of one ~10 KB envelope (a failed Stripe invoice, padded with line items),
+/// which a deliverer must deliver: no failed record in its answer.
+async fn deliver_once(
+    api: &Arc<RuntimeApi>,
+    process: &FunctionProcess,
+    run: usize,
+) -> Result<(), String> {
+    let lines: Vec<serde_json::Value> = (0..40)
+        .map(|i| serde_json::json!({"id": format!("il_{i:04}"), "description": "Pro plan seat, monthly", "amount": 2500, "currency": "usd", "quantity": 1}))
+        .collect();
+    let id = format!("evt_cold_{}_{run:04}", std::process::id());
+    let data = serde_json::json!({"id": id, "type": "invoice.payment_failed", "data": {"object": {
+        "id": "in_1", "number": "A-0042", "customer_email": "ada@example.com",
+        "amount_due": 2500, "currency": "usd", "lines": {"data": lines}}}});
+    let body =
+        switchyard::envelope::CloudEvent::new_value(&id, "stripe", "invoice.payment_failed", data)
+            .and_then(|e| e.to_json())
+            .map_err(|e| e.to_string())?;
+    let event = serde_json::json!({"Records": [{
+        "messageId": format!("m-{run}"),
+        "receiptHandle": "rh",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:slack-notify",
+        "awsRegion": "us-east-1"
+    }]});
+    let invocation = tokio::spawn({
+        let api = api.clone();
+        async move { api.invoke(&event, TIMEOUT).await }
+    });
+    match invocation
+        .await
+        .map_err(|e| format!("no answer ({e}); output: {}", tail(process)))?
+    {
+        Outcome::Response(response) if response["batchItemFailures"] == serde_json::json!([]) => {
+            Ok(())
+        }
+        Outcome::Response(response) => Err(format!(
+            "records failed: {response}; output: {}",
+            tail(process)
+        )),
+        Outcome::Error(e) => Err(format!("invocation error: {e}")),
+    }
 }
 
 /// The `q`-quantile by nearest rank (`values` sorted, not empty).
@@ -243,7 +308,9 @@ fn report(subjects: &[Subject], runs: usize) -> String {
     writeln!(
         out,
         "init = spawn → first poll of the Runtime API (secret fetched from moto); peak RSS = \
-         `VmHWM` after answering one signed 10 KB Function URL request. Release profile, \
+         `VmHWM` after answering one invocation: a signed 10 KB Function URL request \
+         (receivers), an SQS event of one 10 KB envelope posted to the Slack stand-in with \
+         its ledger on moto's DynamoDB (deliverers). Release profile, \
          `AWS_LAMBDA_LOG_LEVEL=INFO`. Budget: init ≤ {INIT_BUDGET}×, RSS ≤ {RSS_BUDGET}× the \
          baseline's median.\n"
     )
@@ -328,23 +395,49 @@ fn environment(moto: &Moto, secret_id: &str, queue: &str) -> Vec<(String, String
 async fn measure(filters: &[String], runs: usize) -> Result<String, String> {
     let moto = Moto::start();
     let queue = moto.create_queue("events").await;
+    let slack = SlackStandIn::start_with(slack::SlackConfig {
+        rate: None,
+        ..slack::SlackConfig::default()
+    })
+    .await;
+    moto.create_idempotency_table("ledger").await;
     let release = target_dir().join("release");
     let mut subjects = Vec::new();
-    let names = std::iter::once(BASELINE).chain(RECEIVERS.into_iter().filter(|f| {
-        filters.is_empty() || filters.iter().any(|filter| f.contains(filter.as_str()))
-    }));
+    let names =
+        std::iter::once(BASELINE).chain(RECEIVERS.into_iter().chain(DELIVERERS).filter(|f| {
+            filters.is_empty() || filters.iter().any(|filter| f.contains(filter.as_str()))
+        }));
     for name in names {
-        let secret_id = format!("signing/{name}");
-        moto.create_secret(&secret_id, providers::test_secret(provider_of(name)))
-            .await;
+        let secret_id = format!("secrets/{name}");
         let binary = release.join(name);
         if !binary.exists() {
             return Err(format!("{} was not built", binary.display()));
         }
+        let env = if DELIVERERS.contains(&name) {
+            moto.create_secret(
+                &secret_id,
+                &serde_json::json!({"bot_token": slack::TOKEN}).to_string(),
+            )
+            .await;
+            let mut env = environment(&moto, &secret_id, &queue);
+            env.retain(|(k, _)| k != "QUEUE_URL");
+            for (k, v) in [
+                ("SLACK_API_BASE_URL", slack.base_url.as_str()),
+                ("SLACK_CHANNEL", slack::CHANNELS[1]),
+                ("IDEMPOTENCY_TABLE", "ledger"),
+            ] {
+                env.push((k.into(), v.into()));
+            }
+            env
+        } else {
+            moto.create_secret(&secret_id, providers::test_secret(provider_of(name)))
+                .await;
+            environment(&moto, &secret_id, &queue)
+        };
         subjects.push(Subject {
             name,
             binary,
-            env: environment(&moto, &secret_id, &queue),
+            env,
             samples: Vec::new(),
             failures: Vec::new(),
         });

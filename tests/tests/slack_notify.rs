@@ -1,0 +1,464 @@
+//! `slack-notify` end to end: envelopes on a moto queue → the real binary, run as Lambda runs
+//! it (Runtime API) → the Slack stand-in, with the delivery ledger on moto's DynamoDB.
+//!
+//! Each test polls the queue as Lambda's event source mapping does (receive, invoke, delete
+//! what the partial batch response does not name) and checks what a user would: the messages
+//! Slack received, the partial batch response, the dead-letter queue with its attributes, the
+//! ledger, and the function's own EMF metrics.
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{Value, json};
+use switchyard::envelope::CloudEvent;
+use switchyard::idempotency::Ledger;
+use switchyard_e2e::moto::Moto;
+use switchyard_e2e::runtime_api::{FunctionProcess, RuntimeApi, binary};
+use switchyard_e2e::slack::{self, Fault, SlackStandIn};
+use switchyard_e2e::sqs_event::{
+    acknowledge, attribute, create_queue_with, depth, failures, queue_arn, receive_event,
+};
+
+const CHANNEL: &str = "C0ALERTS002";
+const SECRET: &str = "slack/bot";
+const TABLE: &str = "switchyard-ledger";
+
+/// moto, the Slack stand-in, the queues, the table, and the function running under a Runtime
+/// API stand-in.
+struct Stack {
+    moto: Moto,
+    slack: SlackStandIn,
+    api: RuntimeApi,
+    process: FunctionProcess,
+    url: String,
+    arn: String,
+    dlq: String,
+    /// Output lines already read for metrics.
+    seen_lines: usize,
+}
+
+impl Stack {
+    async fn start(extra_env: &[(&str, &str)]) -> Stack {
+        let moto = Moto::start();
+        let slack = SlackStandIn::start().await;
+        let dlq = moto.create_queue("slack-notify-dlq").await;
+        let dlq_arn = queue_arn(&moto, &dlq).await;
+        let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "100"});
+        let url = create_queue_with(
+            &moto,
+            "slack-notify",
+            &[(QueueAttributeName::RedrivePolicy, redrive.to_string())],
+        )
+        .await;
+        let arn = queue_arn(&moto, &url).await;
+        moto.create_secret(SECRET, &json!({"bot_token": slack::TOKEN}).to_string())
+            .await;
+        moto.create_idempotency_table(TABLE).await;
+
+        let api = RuntimeApi::start().await;
+        let mut env = moto.env();
+        for (k, v) in [
+            ("SECRET_ID", SECRET),
+            ("SLACK_API_BASE_URL", slack.base_url.as_str()),
+            ("SLACK_CHANNEL", CHANNEL),
+            ("DLQ_URL", dlq.as_str()),
+            ("IDEMPOTENCY_TABLE", TABLE),
+        ] {
+            env.push((k.into(), v.into()));
+        }
+        for (k, v) in extra_env {
+            env.retain(|(name, _)| name != k);
+            env.push(((*k).into(), (*v).into()));
+        }
+        let process = FunctionProcess::start(&binary("slack-notify"), &api, &env);
+        let stack = Stack {
+            moto,
+            slack,
+            api,
+            process,
+            url,
+            arn,
+            dlq,
+            seen_lines: 0,
+        };
+        assert!(
+            stack
+                .api
+                .wait_first_poll(Duration::from_secs(30))
+                .await
+                .is_some(),
+            "slack-notify did not start: {:#?}",
+            stack.process.output()
+        );
+        stack
+    }
+
+    /// Sends an envelope (or any body) to the function's queue.
+    async fn send(&self, body: &str) {
+        self.moto
+            .sqs()
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Receives the next batch (waiting up to 5 s) as Lambda would hand it over.
+    async fn next_batch(&self) -> SqsEvent {
+        receive_event(&self.moto, &self.url, &self.arn, 5)
+            .await
+            .expect("a batch")
+    }
+
+    /// Invokes the function with `event`, acknowledges as the event source mapping does, and
+    /// returns the response.
+    async fn invoke(&self, event: &SqsEvent) -> SqsBatchResponse {
+        let answer = self
+            .api
+            .invoke(
+                &serde_json::to_value(event).unwrap(),
+                Duration::from_secs(30),
+            )
+            .await
+            .expect_response();
+        let response: SqsBatchResponse = serde_json::from_value(answer).unwrap();
+        acknowledge(&self.moto, &self.url, event, &response).await;
+        response
+    }
+
+    /// Sends `bodies`, then delivers them in one batch.
+    async fn deliver(&self, bodies: &[String]) -> SqsBatchResponse {
+        for body in bodies {
+            self.send(body).await;
+        }
+        let mut event = self.next_batch().await;
+        while event.records.len() < bodies.len() {
+            let more = self.next_batch().await;
+            event.records.extend(more.records);
+        }
+        self.invoke(&event).await
+    }
+
+    /// The counts of the EMF lines the function wrote since the last call, summed by name.
+    fn metrics(&mut self) -> BTreeMap<String, f64> {
+        let output = self.process.output();
+        let mut sums = BTreeMap::new();
+        for line in &output[self.seen_lines..] {
+            let Ok(doc) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let Some(defs) = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array() else {
+                continue;
+            };
+            for def in defs {
+                let name = def["Name"].as_str().unwrap();
+                if def["Unit"] == "Count" {
+                    *sums.entry(name.to_string()).or_insert(0.0) += doc[name].as_f64().unwrap();
+                }
+            }
+        }
+        self.seen_lines = output.len();
+        sums
+    }
+
+    /// The dead-letter queue's messages (waiting up to `wait_secs` for the first).
+    async fn dead_letters(&self, wait_secs: i32) -> Vec<aws_sdk_sqs::types::Message> {
+        self.moto.receive(&self.dlq, wait_secs).await
+    }
+
+    fn ledger(&self) -> Ledger {
+        Ledger::new(self.moto.dynamodb(), TABLE)
+    }
+}
+
+fn envelope(id: &str, source: &str, ty: &str, data: Value) -> String {
+    CloudEvent::new_value(id, source, ty, data)
+        .unwrap()
+        .to_json()
+        .unwrap()
+}
+
+fn stripe_invoice_failed(id: &str) -> String {
+    envelope(
+        id,
+        "stripe",
+        "invoice.payment_failed",
+        json!({"id": id, "type": "invoice.payment_failed", "data": {"object": {
+            "id": "in_1", "number": "A-0042", "customer_email": "ada@example.com",
+            "amount_due": 2500, "currency": "usd",
+            "hosted_invoice_url": "https://invoice.stripe.com/i/in_1"}}}),
+    )
+}
+
+fn github_issue(id: &str) -> String {
+    envelope(
+        id,
+        "github",
+        "issues.opened",
+        json!({"action": "opened", "repository": {"full_name": "acme/api"},
+               "issue": {"number": 7, "title": "It crashes",
+                         "html_url": "https://github.com/acme/api/issues/7",
+                         "user": {"login": "octocat"}}}),
+    )
+}
+
+fn github_pull_request(id: &str) -> String {
+    envelope(
+        id,
+        "github",
+        "pull_request.opened",
+        json!({"action": "opened", "repository": {"full_name": "acme/api"},
+               "pull_request": {"number": 8, "title": "Fix the crash",
+                                "html_url": "https://github.com/acme/api/pull/8",
+                                "user": {"login": "hubot"}, "base": {"ref": "main"}}}),
+    )
+}
+
+fn alarm(id: &str) -> String {
+    envelope(
+        id,
+        "aws.cloudwatch",
+        "alarm.state_change",
+        json!({"alarmName": "slack-notify-dead-letters",
+               "state": {"value": "ALARM", "reason": "Threshold Crossed: 1 datapoint [2.0] was greater than 0.0"},
+               "previousState": {"value": "OK"}}),
+    )
+}
+
+#[tokio::test]
+async fn documented_events_become_exactly_the_expected_messages() {
+    let mut stack = Stack::start(&[]).await;
+    let bodies = [
+        stripe_invoice_failed("evt_stripe_1"),
+        github_issue("gh-delivery-1"),
+        github_pull_request("gh-delivery-2"),
+        alarm("cw-1"),
+        envelope(
+            "evt_paid",
+            "stripe",
+            "invoice.paid",
+            json!({"id": "evt_paid"}),
+        ),
+        r#"{"specversion":"1.0","id":"broken","source":"stripe","type":"#.to_string(),
+    ];
+
+    let response = stack.deliver(&bodies).await;
+
+    assert!(failures(&response).is_empty(), "{response:?}");
+    let mut texts: Vec<String> = stack
+        .slack
+        .posted()
+        .iter()
+        .map(|p| {
+            assert_eq!(p.channel, CHANNEL);
+            assert!(p.blocks.is_some(), "every message has blocks");
+            p.text.clone().unwrap()
+        })
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        [
+            "New issue in acme/api: #7 It crashes (by octocat)",
+            "New pull request in acme/api: #8 Fix the crash (by hubot)",
+            "Payment failed: 25.00 USD for ada@example.com (invoice A-0042)",
+            "slack-notify-dead-letters is ALARM: Threshold Crossed: 1 datapoint [2.0] was greater than 0.0",
+        ]
+    );
+    let metrics = stack.metrics();
+    assert_eq!(metrics["delivered"], 4.0, "{metrics:?}");
+    assert_eq!(metrics["skipped"], 1.0, "the unmapped invoice.paid");
+    assert_eq!(metrics["dead_lettered"], 1.0, "the broken JSON");
+
+    let dead = stack.dead_letters(5).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(attribute(&dead[0], "switchyard.error.class"), "permanent");
+    assert!(attribute(&dead[0], "switchyard.error.reason").contains("envelope"));
+
+    // The ledger knows what became of the Stripe event: Slack's ts of the message.
+    let entry = stack
+        .ledger()
+        .get(slack_notify::INTEGRATION, "stripe", "evt_stripe_1")
+        .await
+        .unwrap()
+        .expect("a ledger entry");
+    let stripe_ts = stack
+        .slack
+        .posted()
+        .into_iter()
+        .find(|p| {
+            p.text
+                .as_deref()
+                .is_some_and(|t| t.starts_with("Payment failed"))
+        })
+        .unwrap()
+        .ts;
+    assert_eq!(entry.destination_id(), Some(stripe_ts.as_str()));
+    assert_eq!(entry.attempts, 1);
+}
+
+#[tokio::test]
+async fn the_same_envelope_in_a_later_batch_posts_nothing_and_counts_deduped() {
+    let mut stack = Stack::start(&[]).await;
+    let body = github_issue("gh-delivery-9");
+    stack.deliver(std::slice::from_ref(&body)).await;
+    assert_eq!(stack.slack.posted().len(), 1);
+    stack.metrics();
+
+    let response = stack.deliver(std::slice::from_ref(&body)).await;
+
+    assert!(failures(&response).is_empty());
+    assert_eq!(stack.slack.posted().len(), 1, "no second post");
+    let metrics = stack.metrics();
+    assert_eq!(metrics["deduped"], 1.0, "{metrics:?}");
+    assert_eq!(metrics["delivered"], 0.0);
+}
+
+#[tokio::test]
+async fn each_slack_failure_class_ends_as_documented() {
+    let mut stack = Stack::start(&[]).await;
+
+    // Permanent: dead-lettered with Slack's code, not handed back.
+    stack.slack.push_fault(Fault::error("channel_not_found"));
+    let response = stack.deliver(&[github_issue("perm")]).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    let dead = stack.dead_letters(5).await;
+    assert_eq!(attribute(&dead[0], "switchyard.error.class"), "permanent");
+    assert!(
+        attribute(&dead[0], "switchyard.error.reason").contains("channel_not_found"),
+        "{}",
+        attribute(&dead[0], "switchyard.error.reason")
+    );
+    stack.metrics();
+
+    // Throttled past what is worth waiting for in the invocation: handed back, invisible for
+    // the Retry-After.
+    stack.slack.push_fault(Fault::status_retry_after(429, 120));
+    let response = stack.deliver(&[github_issue("throttled")]).await;
+    assert_eq!(failures(&response).len(), 1);
+    assert_eq!(stack.metrics()["throttled"], 1.0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        stack.moto.receive(&stack.url, 1).await.is_empty(),
+        "the throttled record stays away for its Retry-After"
+    );
+
+    // Transient once: retried inside the invocation and delivered.
+    stack.slack.push_fault(Fault::error("internal_error"));
+    let response = stack.deliver(&[github_issue("transient-once")]).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(
+        stack.slack.posted().len(),
+        1,
+        "delivered on the retry inside the invocation"
+    );
+    stack.metrics();
+
+    // Transient on every try: handed back after the retries inside the invocation.
+    stack.slack.push_faults((0..4).map(|_| Fault::status(503)));
+    let response = stack.deliver(&[github_issue("transient-always")]).await;
+    assert_eq!(failures(&response).len(), 1, "{response:?}");
+    let metrics = stack.metrics();
+    assert_eq!(metrics["retried"], 1.0, "{metrics:?}");
+    assert_eq!(metrics["dead_lettered"], 0.0);
+    assert_eq!(stack.slack.pending_faults(), 0, "1 try + 3 retries");
+}
+
+#[tokio::test]
+async fn a_refused_token_is_re_read_once_and_a_rotated_token_heals_at_once() {
+    let mut stack = Stack::start(&[]).await;
+
+    // Slack has a new token; the function still holds the old one in its cache.
+    stack.slack.rotate_token("xoxb-rotated");
+    stack
+        .moto
+        .put_secret(SECRET, &json!({"bot_token": "xoxb-rotated"}).to_string())
+        .await;
+    let response = stack.deliver(&[github_issue("after-rotation")]).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(stack.slack.posted().len(), 1);
+    stack.metrics();
+
+    // A token Slack refuses, also after the re-read: a failure of the function, handed back
+    // on the long end of the schedule, nothing dead-lettered.
+    stack.slack.set_token_valid(false);
+    let response = stack.deliver(&[github_issue("refused")]).await;
+    assert_eq!(failures(&response).len(), 1);
+    let metrics = stack.metrics();
+    assert_eq!(metrics["function_failures"], 1.0, "{metrics:?}");
+    assert!(stack.dead_letters(1).await.is_empty());
+}
+
+#[tokio::test]
+async fn auth_is_dead_lettered_only_when_the_retry_period_runs_out() {
+    let stack = Stack::start(&[("RETRY_PERIOD", "4s"), ("FUNCTION_FAILURE_DELAY", "1s")]).await;
+    stack.slack.set_token_valid(false);
+    stack.send(&github_issue("never")).await;
+
+    let started = Instant::now();
+    let dead = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not dead-lettered"
+        );
+        let dead = stack.dead_letters(0).await;
+        if !dead.is_empty() {
+            break dead;
+        }
+        if let Some(event) = receive_event(&stack.moto, &stack.url, &stack.arn, 1).await {
+            stack.invoke(&event).await;
+        }
+    };
+    assert_eq!(attribute(&dead[0], "switchyard.error.class"), "auth");
+    let reason = attribute(&dead[0], "switchyard.error.reason");
+    assert!(reason.contains("retry period"), "{reason}");
+    assert!(reason.contains("invalid_auth"), "{reason}");
+    assert!(stack.slack.posted().is_empty());
+    assert_eq!(depth(&stack.moto, &stack.url).await, 0);
+}
+
+#[tokio::test]
+async fn a_mapping_error_at_cold_start_names_the_file_and_the_rule() {
+    let dir = std::env::temp_dir().join(format!("slack-notify-mapping-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[rule]]
+name = "shout"
+source = "github"
+type = "issues.opened"
+[rule.fields]
+text = { path = "data.issue.title", transforms = ["scream"] }
+"#,
+    )
+    .unwrap();
+    let moto = Moto::start();
+    let api = RuntimeApi::start().await;
+    let mut env = moto.env();
+    for (k, v) in [
+        ("SECRET_ID", SECRET),
+        ("SLACK_CHANNEL", CHANNEL),
+        ("IDEMPOTENCY_TABLE", TABLE),
+        ("MAPPING_FILE", file.to_str().unwrap()),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let mut process = FunctionProcess::start(&binary("slack-notify"), &api, &env);
+
+    assert!(
+        process.wait_exit(Duration::from_secs(30)).await,
+        "the function must not start"
+    );
+    let output = process.output().join("\n");
+    assert!(output.contains("broken.toml"), "{output}");
+    assert!(output.contains("shout"), "{output}");
+    assert!(output.contains("scream"), "{output}");
+    std::fs::remove_dir_all(&dir).ok();
+}
