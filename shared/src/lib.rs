@@ -20,6 +20,7 @@
 //! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
 //! | [`aws`] | the AWS SDK configuration (honours `AWS_ENDPOINT_URL`, bounded timeouts) and the classification of SDK failures |
 //! | [`routing`] | which queues an accepted webhook event goes to, by event type |
+//! | [`oauth`] | OAuth2 access tokens from a secret (refresh-token flow or a static token): cached until shortly before expiry, one request for concurrent callers, renewed once when an API refuses them |
 //! | [`mapping`] | declarative field mapping: TOML rules (paths, transforms, minijinja templates) from an event to a destination's fields, checked against the destination's schema at cold start |
 //! | [`webhook`] | webhook signature schemes, one file per provider |
 
@@ -32,6 +33,7 @@ pub mod http;
 pub mod idempotency;
 pub mod invocation;
 pub mod mapping;
+pub mod oauth;
 pub mod receiver;
 pub mod redact;
 pub mod retry;
