@@ -29,6 +29,7 @@
 //! | `error_body.rs` | [`ErrorBody`]: the safe parts of an error body |
 //! | `policy.rs` | [`CallPolicy`], [`CallInfo`], [`CallOutcome`] |
 //! | `rate_limit.rs` | [`RateLimiter`]: a policy holding calls to a [`RateLimit`] (governor's GCRA), per destination or per key; waits within the cutoff, else refuses as throttled |
+//! | `circuit_breaker.rs` | [`CircuitBreaker`]: a policy that stops calling a destination after transient failures in a row, refuses at once while open, and lets one probe call through to close it |
 //! | `tls.rs` | the rustls configuration: aws-lc-rs, compiled-in roots, ALPN |
 //! | `classify.rs` | status, `Retry-After`, transport and body-level errors → a classification |
 //!
@@ -71,6 +72,7 @@
 //! outcome; a two-method trait object gives exactly that and leaves `HttpClient`'s signatures
 //! as they were.
 
+pub mod circuit_breaker;
 pub mod classify;
 mod client;
 mod config;
@@ -82,6 +84,9 @@ pub mod rate_limit;
 mod response;
 mod tls;
 
+pub use self::circuit_breaker::{
+    CircuitBreaker, CircuitBreakerConfig, CircuitBreakerEnvError, CircuitState,
+};
 pub use self::client::{ERROR_BODY_LIMIT, HttpClient};
 pub use self::config::HttpConfig;
 pub use self::destination::Destination;
