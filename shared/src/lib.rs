@@ -15,6 +15,7 @@
 //! | [`secrets`] | Secrets Manager, cached in process with a TTL, typed, redacted |
 //! | [`envelope`] | the CloudEvents 1.0 JSON envelope that travels on the queues |
 //! | [`batch`] | the SQS batch runner for deliverers: outcomes per record, per-record and batch handlers, deadlines, the redelivery schedule, partial batch failures, DLQ, FIFO |
+//! | [`lookup`] | fetch-before-write lookups for deliverers (an owner id for an e-mail): one match, none or several, cached for a TTL in a bounded LRU, one fetch per key at a time, and a per-field policy for no single match |
 //! | [`idempotency`] | idempotency for deliverers as a layer around any handler (DynamoDB lock, dedup window, payload check) and the delivery ledger |
 //! | [`deliverer`] | the deliverer runtime: SQS batch → handler → partial batch response, per invocation |
 //! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
@@ -32,6 +33,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod invocation;
+pub mod lookup;
 pub mod mapping;
 pub mod oauth;
 pub mod receiver;
