@@ -4,6 +4,7 @@
 
 pub mod destination;
 pub mod function_url;
+pub mod hubspot;
 pub mod moto;
 pub mod providers;
 pub mod runtime_api;
