@@ -17,6 +17,10 @@ pub enum Outcome {
     Delivered {
         /// The destination's id for what the delivery created or updated, if any.
         destination_id: Option<String>,
+        /// What the delivery left out and why, when it was partial by design (a CRM owner
+        /// that could not be resolved, so the field stayed unset): the ledger keeps it. Must
+        /// not quote payload values.
+        note: Option<Cow<'static, str>>,
     },
     /// Nothing to do for this record (e.g. no mapping rule selects its event type). Not an
     /// error and not dead-lettered: the record is acknowledged and counted `skipped`.
@@ -34,6 +38,7 @@ impl Outcome {
     pub const fn delivered() -> Self {
         Outcome::Delivered {
             destination_id: None,
+            note: None,
         }
     }
 
@@ -41,6 +46,28 @@ impl Outcome {
     pub fn delivered_as(id: impl Into<String>) -> Self {
         Outcome::Delivered {
             destination_id: Some(id.into()),
+            note: None,
+        }
+    }
+
+    /// This outcome with a note on what the delivery left out (see [`Outcome::Delivered`]);
+    /// other outcomes are returned unchanged.
+    #[must_use]
+    pub fn with_note(self, note: impl Into<Cow<'static, str>>) -> Self {
+        match self {
+            Outcome::Delivered { destination_id, .. } => Outcome::Delivered {
+                destination_id,
+                note: Some(note.into()),
+            },
+            other => other,
+        }
+    }
+
+    /// The note of a delivery that has one.
+    pub fn note(&self) -> Option<&str> {
+        match self {
+            Outcome::Delivered { note, .. } => note.as_deref(),
+            _ => None,
         }
     }
 
@@ -63,7 +90,7 @@ impl Outcome {
     /// The destination's id, for a delivery that reported one.
     pub fn destination_id(&self) -> Option<&str> {
         match self {
-            Outcome::Delivered { destination_id } => destination_id.as_deref(),
+            Outcome::Delivered { destination_id, .. } => destination_id.as_deref(),
             _ => None,
         }
     }
@@ -90,5 +117,9 @@ mod tests {
         assert_eq!(Outcome::Duplicate.as_str(), "duplicate");
         assert_eq!(Outcome::Duplicate.destination_id(), None);
         assert_eq!(Outcome::from(()), Outcome::delivered());
+        let noted = Outcome::delivered_as("42").with_note("owner not found for the e-mail");
+        assert_eq!(noted.destination_id(), Some("42"));
+        assert_eq!(noted.note(), Some("owner not found for the e-mail"));
+        assert_eq!(Outcome::Duplicate.with_note("x").note(), None);
     }
 }

@@ -37,6 +37,8 @@ pub const ATTEMPTS: &str = "attempts";
 pub const OUTCOME: &str = "outcome";
 /// The destination's id for what the delivery made (S, e.g. Slack's `ts`), when it gave one.
 pub const DESTINATION_ID: &str = "destination_id";
+/// What a delivery left out and why (S), when the handler said so.
+pub const NOTE: &str = "note";
 /// Why there was nothing to do (S), for a skipped event.
 pub const SKIP_REASON: &str = "skip_reason";
 /// The last failed attempt's class (S): `throttled`, `transient`, `permanent`, `auth`.

@@ -118,6 +118,7 @@ impl LedgerEntry {
             None => None,
             Some("delivered") => Some(Outcome::Delivered {
                 destination_id: text(item::DESTINATION_ID)?,
+                note: text(item::NOTE)?.map(Into::into),
             }),
             Some("skipped") => Some(Outcome::skipped(
                 text(item::SKIP_REASON)?.unwrap_or_default(),

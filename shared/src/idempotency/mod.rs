@@ -55,6 +55,7 @@
 //! | `attempts` | N | locks taken for the key: one per delivery attempt, abandoned ones included |
 //! | `outcome` | S | `delivered`, `skipped` (or `duplicate`, when the handler itself said so); only while `COMPLETED` |
 //! | `destination_id` | S | the destination's id for what the delivery made (Slack's `ts`), when it gave one |
+//! | `note` | S | what a delivery left out and why ("owner not found for the e-mail"), when the handler said so |
 //! | `skip_reason` | S | why there was nothing to do, for `skipped` |
 //! | `last_error_class`, `last_error_reason` | S | the last failed attempt's class and reason (the error's `Display`, truncated to 512 characters, no payload values); kept after a later success |
 //! | `request_id` | S | the Lambda request id of the last invocation that took the lock |
@@ -86,7 +87,7 @@
 //!
 //! | handler result | record |
 //! |---|---|
-//! | `Ok(Delivered { destination_id })` / `Ok(Skipped { reason })` | `COMPLETED`, `outcome`, `destination_id` / `skip_reason`, `completed_at` |
+//! | `Ok(Delivered { destination_id, note })` / `Ok(Skipped { reason })` | `COMPLETED`, `outcome`, `destination_id` and `note` / `skip_reason`, `completed_at` |
 //! | `Err(e)`, any class | `FAILED`, `last_error_class`, `last_error_reason`: the next delivery (the runner's retry, SQS's redelivery) takes the lock again |
 //! | a panic | `FAILED` with "handler panicked: …", then the panic goes on to the runner |
 //!

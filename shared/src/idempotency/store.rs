@@ -98,6 +98,7 @@ impl Store {
             "#completed_at",
             "#outcome",
             "#destination_id",
+            "#note",
             "#skip_reason",
         ];
         let mut values = vec![
@@ -154,6 +155,7 @@ impl Store {
                 item::COMPLETED_AT,
                 item::OUTCOME,
                 item::DESTINATION_ID,
+                item::NOTE,
                 item::SKIP_REASON,
                 item::MESSAGE_ID,
                 item::ATTEMPTS,
@@ -218,11 +220,19 @@ impl Store {
         ];
         match outcome {
             Outcome::Delivered {
-                destination_id: Some(id),
+                destination_id,
+                note,
             } => {
-                set.push("#destination_id = :destination_id");
-                values.push((":destination_id", s(id)));
-                attributes.push(item::DESTINATION_ID);
+                if let Some(id) = destination_id {
+                    set.push("#destination_id = :destination_id");
+                    values.push((":destination_id", s(id)));
+                    attributes.push(item::DESTINATION_ID);
+                }
+                if let Some(note) = note {
+                    set.push("#note = :note");
+                    values.push((":note", s(note.as_ref())));
+                    attributes.push(item::NOTE);
+                }
             }
             Outcome::Skipped { reason } if !reason.is_empty() => {
                 set.push("#skip_reason = :skip_reason");
