@@ -357,6 +357,21 @@ pub trait BodyClassifier: Send + Sync {
     fn safe_fields(&self) -> &[&str] {
         DEFAULT_ERROR_FIELDS
     }
+
+    /// How long to wait before retrying a throttled or transient answer that came without a
+    /// `Retry-After` header, when the API says so elsewhere: HubSpot's 429s carry
+    /// `X-HubSpot-RateLimit-*` headers and a `policyName` instead. Consulted only when the
+    /// answer is retryable and no `Retry-After` was sent (the header always wins); `None` (the
+    /// default) leaves the wait to the caller's schedule.
+    fn retry_after_hint(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<Duration> {
+        let _ = (status, headers, body);
+        None
+    }
 }
 
 /// A [`BodyClassifier`] that only names the safe fields of an API's error bodies and leaves

@@ -175,12 +175,24 @@ impl HttpClient {
         };
 
         let by_body = classifier.and_then(|c| c.classify_body(status, &body));
+        // No Retry-After header: the connector may know the wait from elsewhere in the answer.
+        let hint = || match (retry_after, classifier) {
+            (None, Some(c)) => c.retry_after_hint(status, &headers, &body),
+            _ => retry_after,
+        };
+        let by_status = by_status.map(|c| {
+            if c.retry_after.is_none() && c.class.is_retryable() {
+                c.with_retry_after(hint())
+            } else {
+                c
+            }
+        });
         match (by_status, by_body) {
             (_, Some(failure)) => {
                 let classification = if failure.classification.retry_after.is_none()
                     && failure.classification.class.is_retryable()
                 {
-                    failure.classification.with_retry_after(retry_after)
+                    failure.classification.with_retry_after(hint())
                 } else {
                     failure.classification
                 };
@@ -259,6 +271,72 @@ mod tests {
         assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(err.status_code(), Some(StatusCode::TOO_MANY_REQUESTS));
         assert_eq!(err.destination(), "stand-in");
+    }
+
+    /// Knows the wait from a header of its own, as HubSpot's rate-limit headers say it.
+    struct WindowHint;
+
+    impl BodyClassifier for WindowHint {
+        fn classify_body(&self, _: StatusCode, _: &[u8]) -> Option<BodyFailure> {
+            None
+        }
+
+        fn retry_after_hint(
+            &self,
+            _: StatusCode,
+            headers: &reqwest::header::HeaderMap,
+            _: &[u8],
+        ) -> Option<Duration> {
+            let ms = headers.get("x-window-ms")?.to_str().ok()?.parse().ok()?;
+            Some(Duration::from_millis(ms))
+        }
+    }
+
+    async fn get_error_with(
+        response: ResponseTemplate,
+        classifier: &dyn BodyClassifier,
+    ) -> HttpError {
+        let (_server, dest) = server_answering(response).await;
+        let http = client();
+        let request = http.request(Method::GET, &dest, "/v1/thing").unwrap();
+        http.send_with(&dest, request, Some(classifier))
+            .await
+            .unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_connectors_hint_gives_the_wait_only_when_retry_after_is_absent() {
+        let hinted = get_error_with(
+            ResponseTemplate::new(429).insert_header("x-window-ms", "10000"),
+            &WindowHint,
+        )
+        .await;
+        assert_eq!(hinted.class(), ErrorClass::Throttled);
+        assert_eq!(hinted.retry_after(), Some(Duration::from_secs(10)));
+
+        let both = get_error_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-window-ms", "10000")
+                .insert_header("Retry-After", "3"),
+            &WindowHint,
+        )
+        .await;
+        assert_eq!(
+            both.retry_after(),
+            Some(Duration::from_secs(3)),
+            "the header wins"
+        );
+
+        let permanent = get_error_with(
+            ResponseTemplate::new(400).insert_header("x-window-ms", "10000"),
+            &WindowHint,
+        )
+        .await;
+        assert_eq!(
+            permanent.retry_after(),
+            None,
+            "no wait for what will not be retried"
+        );
     }
 
     #[tokio::test]
