@@ -13,7 +13,8 @@
 //!
 //! | failure | visibility before the next try |
 //! |---|---|
-//! | throttled or transient with a server delay (`Retry-After`) | that delay: the server knows best |
+//! | throttled with a server delay (`Retry-After`) | that delay: the server knows best |
+//! | transient with a delay (an open circuit breaker, a locked record) | that delay or the schedule's for this attempt, whichever is longer: the attempts last the retry period even through a long outage |
 //! | throttled or transient without one | the schedule's delay for this attempt (±10 % jitter), the last one repeating |
 //! | auth (a failure of the function: missing secret, rejected token) | [`function_failure_delay`](RedeliverySchedule::function_failure_delay), the long end of the schedule |
 //!
@@ -241,6 +242,10 @@ impl RedeliverySchedule {
         }
         let delay = match (failure.class, failure.retry_after) {
             (ErrorClass::Auth, _) => self.function_failure_delay,
+            // A transient failure's hint (an open circuit, a locked record) is a floor, not the
+            // schedule: otherwise a circuit open for minutes at a time would spend the record's
+            // attempts in hours instead of its retry period.
+            (ErrorClass::Transient, Some(hint)) => hint.max(jitter(self.delay(attempt))),
             (_, Some(server)) => server,
             _ => jitter(self.delay(attempt)),
         };
@@ -324,6 +329,15 @@ mod tests {
         assert_eq!(after(s.next(throttled, 5, None)), Duration::from_secs(7));
         let transient = Classification::transient().with_retry_after(Some(2 * HOUR));
         assert_eq!(after(s.next(transient, 1, None)), 2 * HOUR);
+        // A transient hint shorter than the schedule's delay is only a floor: an open circuit
+        // breaker (30 s) late in an outage does not spend attempts faster than the schedule.
+        let circuit = Classification::transient().with_retry_after(Some(Duration::from_secs(30)));
+        let d = after(s.next(circuit, 4, None));
+        assert!(
+            d >= 2 * HOUR - 12 * MIN && d <= 2 * HOUR + 12 * MIN,
+            "{d:?}"
+        );
+        assert_eq!(after(s.next(circuit, 1, None)), Duration::from_secs(30));
         let day = Classification::throttled(Some(24 * HOUR));
         assert_eq!(after(s.next(day, 1, None)), MAX_VISIBILITY);
     }
