@@ -2,6 +2,7 @@
 //! end-to-end tests under `tests/tests/`.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+pub mod connection;
 pub mod destination;
 pub mod function_url;
 pub mod hubspot;

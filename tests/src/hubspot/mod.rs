@@ -56,7 +56,6 @@
 //! timestamps.
 
 mod answer;
-mod connection;
 mod contacts;
 mod fault;
 mod oauth;
@@ -83,8 +82,8 @@ pub use owners::{DEFAULT_OWNER_LIMIT, MAX_OWNER_LIMIT, Owner, default_owners};
 pub use rate_limit::RollingWindow;
 pub use record::{Outcome, Request};
 
+use crate::connection::{Connection, CuttableListener};
 use answer::CorrelationIds;
-use connection::{Connection, CuttableListener};
 use contacts::ContactStore;
 use fault::FaultQueue;
 use oauth::Tokens;

@@ -11,13 +11,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::answer::{self, CorrelationIds, form_pairs, pair};
-use super::connection::Connection;
 use super::contacts::{ContactStore, InvalidInputs, count_inputs};
 use super::fault::{Endpoint, Fault, FaultQueue, RatePolicy};
 use super::oauth::Tokens;
 use super::owners::{Owner, OwnerQuery};
 use super::rate_limit::{Standing, Window};
 use super::record::{Outcome, Request};
+use crate::connection::Connection;
 
 /// Everything the handlers share with the test's handle.
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! loses an answer, which a handler cannot do by itself. A cut connection fails its next write,
 //! hyper drops the socket, and the client sees the connection close without an answer.
 //!
-//! The same listener as the Slack stand-in's (`slack.rs` keeps its own private copy).
+//! Shared by the stand-ins (`slack.rs`, `hubspot/`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -19,12 +19,12 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// What a handler knows of its connection: a switch to cut it.
 #[derive(Debug, Clone)]
-pub(super) struct Connection {
+pub struct Connection {
     cut: Arc<AtomicBool>,
 }
 
 impl Connection {
-    pub(super) fn cut(&self) {
+    pub fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);
     }
 }
@@ -36,7 +36,7 @@ impl Connected<IncomingStream<'_, CuttableListener>> for Connection {
 }
 
 /// A TCP listener whose connections a handler can cut.
-pub(super) struct CuttableListener(pub(super) TcpListener);
+pub struct CuttableListener(pub TcpListener);
 
 impl Listener for CuttableListener {
     type Io = CuttableStream;
@@ -71,7 +71,7 @@ impl Listener for CuttableListener {
 
 /// A connection that reads as closed and fails every write once cut, so hyper drops it
 /// without sending anything more.
-pub(super) struct CuttableStream {
+pub struct CuttableStream {
     inner: TcpStream,
     cut: Arc<AtomicBool>,
 }
