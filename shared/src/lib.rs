@@ -7,7 +7,7 @@
 //! |---|---|
 //! | [`taxonomy`] | the failure taxonomy (throttled / transient / permanent / auth) every caller uses; a leaf module |
 //! | [`error`] | the kit's error type, gathering each module's error, each classified |
-//! | [`http`] | the outbound HTTP client: timeouts on every call, user agent, base-URL override; [`http::classify`]: status, `Retry-After`, transport and body-level errors → a [`Classification`] |
+//! | [`http`] | the outbound HTTP client: timeouts on every call, user agent, base-URL override, per-destination policies (rate limit, circuit breaker); [`http::classify`]: status, `Retry-After`, transport and body-level errors → a [`Classification`] |
 //! | [`invocation`] | the Lambda invocation work runs in: request id, deadline, and the reserve kept free before it |
 //! | [`redact`] | what may be said about untrusted text in logs and dead-letter attributes: serde error summaries, identifier-shaped error codes; a leaf module |
 //! | [`receiver`] | the receiver runtime: Function URL webhook → verify → envelope → SQS |

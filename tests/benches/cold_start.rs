@@ -34,13 +34,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_e2e::function_url;
+use switchyard_e2e::hubspot::{self, HubSpotStandIn};
 use switchyard_e2e::moto::{Moto, workspace_root};
 use switchyard_e2e::providers::{self, RECEIVERS};
 use switchyard_e2e::runtime_api::{FunctionProcess, Outcome, RuntimeApi};
 use switchyard_e2e::slack::{self, SlackStandIn};
 
 /// The deliverers, measured like the receivers but invoked with an SQS event.
-const DELIVERERS: [&str; 1] = ["slack-notify"];
+const DELIVERERS: [&str; 2] = ["slack-notify", "hubspot-contacts"];
 
 /// The reference function.
 const BASELINE: &str = "switchyard-baseline";
@@ -149,7 +150,7 @@ async fn cold_start(subject: &Subject, run: usize) -> Result<Sample, String> {
     let init = first_poll.duration_since(process.started);
 
     if DELIVERERS.contains(&subject.name) {
-        deliver_once(&api, &process, run).await?;
+        deliver_once(subject.name, &api, &process, run).await?;
         let (peak_rss_kib, anon_kib, file_kib) = memory_kib(process.pid())?;
         drop(process);
         return Ok(Sample {
@@ -200,24 +201,41 @@ async fn cold_start(subject: &Subject, run: usize) -> Result<Sample, String> {
     })
 }
 
-/// One SQS event of one ~10 KB envelope (a failed Stripe invoice, padded with line items),
-/// which a deliverer must deliver: no failed record in its answer.
+/// One SQS event of one ~10 KB envelope, which the deliverer must deliver (no failed record
+/// in its answer): a failed Stripe invoice padded with line items for `slack-notify`, a Stripe
+/// customer padded with metadata for `hubspot-contacts`.
 async fn deliver_once(
+    function: &str,
     api: &Arc<RuntimeApi>,
     process: &FunctionProcess,
     run: usize,
 ) -> Result<(), String> {
-    let lines: Vec<serde_json::Value> = (0..40)
-        .map(|i| serde_json::json!({"id": format!("il_{i:04}"), "description": "Pro plan seat, monthly", "amount": 2500, "currency": "usd", "quantity": 1}))
-        .collect();
     let id = format!("evt_cold_{}_{run:04}", std::process::id());
-    let data = serde_json::json!({"id": id, "type": "invoice.payment_failed", "data": {"object": {
-        "id": "in_1", "number": "A-0042", "customer_email": "ada@example.com",
-        "amount_due": 2500, "currency": "usd", "lines": {"data": lines}}}});
-    let body =
-        switchyard::envelope::CloudEvent::new_value(&id, "stripe", "invoice.payment_failed", data)
-            .and_then(|e| e.to_json())
-            .map_err(|e| e.to_string())?;
+    let (ty, data) = if function == "hubspot-contacts" {
+        let metadata: serde_json::Map<String, serde_json::Value> = (0..100)
+            .map(|i| {
+                (
+                    format!("note_{i:03}"),
+                    serde_json::json!("Preferred plan: pro, monthly, renews"),
+                )
+            })
+            .collect();
+        let data = serde_json::json!({"id": id, "type": "customer.created", "data": {"object": {
+            "id": "cus_1", "email": format!("ada+{run}@example.com"), "name": "Ada Lovelace",
+            "phone": "+44 20 7946 0000", "metadata": metadata}}});
+        ("customer.created", data)
+    } else {
+        let lines: Vec<serde_json::Value> = (0..40)
+            .map(|i| serde_json::json!({"id": format!("il_{i:04}"), "description": "Pro plan seat, monthly", "amount": 2500, "currency": "usd", "quantity": 1}))
+            .collect();
+        let data = serde_json::json!({"id": id, "type": "invoice.payment_failed", "data": {"object": {
+            "id": "in_1", "number": "A-0042", "customer_email": "ada@example.com",
+            "amount_due": 2500, "currency": "usd", "lines": {"data": lines}}}});
+        ("invoice.payment_failed", data)
+    };
+    let body = switchyard::envelope::CloudEvent::new_value(&id, "stripe", ty, data)
+        .and_then(|e| e.to_json())
+        .map_err(|e| e.to_string())?;
     let event = serde_json::json!({"Records": [{
         "messageId": format!("m-{run}"),
         "receiptHandle": "rh",
@@ -225,7 +243,7 @@ async fn deliver_once(
         "attributes": {"ApproximateReceiveCount": "1"},
         "messageAttributes": {},
         "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:slack-notify",
+        "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:{function}"),
         "awsRegion": "us-east-1"
     }]});
     let invocation = tokio::spawn({
@@ -307,10 +325,11 @@ fn report(subjects: &[Subject], runs: usize) -> String {
     .unwrap();
     writeln!(
         out,
-        "init = spawn → first poll of the Runtime API (secret fetched from moto); peak RSS = \
+        "init = spawn → first poll of the Runtime API (secret fetched from moto; for \
+         hubspot-contacts also its OAuth access token from the stand-in); peak RSS = \
          `VmHWM` after answering one invocation: a signed 10 KB Function URL request \
-         (receivers), an SQS event of one 10 KB envelope posted to the Slack stand-in with \
-         its ledger on moto's DynamoDB (deliverers). Release profile, \
+         (receivers), an SQS event of one 10 KB envelope delivered to the Slack or HubSpot \
+         stand-in with its ledger on moto's DynamoDB (deliverers). Release profile, \
          `AWS_LAMBDA_LOG_LEVEL=INFO`. Budget: init ≤ {INIT_BUDGET}×, RSS ≤ {RSS_BUDGET}× the \
          baseline's median.\n"
     )
@@ -400,6 +419,11 @@ async fn measure(filters: &[String], runs: usize) -> Result<String, String> {
         ..slack::SlackConfig::default()
     })
     .await;
+    let hubspot = HubSpotStandIn::start_with(hubspot::HubSpotConfig {
+        rate: None,
+        ..hubspot::HubSpotConfig::default()
+    })
+    .await;
     moto.create_idempotency_table("ledger").await;
     let release = target_dir().join("release");
     let mut subjects = Vec::new();
@@ -413,7 +437,20 @@ async fn measure(filters: &[String], runs: usize) -> Result<String, String> {
         if !binary.exists() {
             return Err(format!("{} was not built", binary.display()));
         }
-        let env = if DELIVERERS.contains(&name) {
+        let env = if name == "hubspot-contacts" {
+            let oauth = serde_json::json!({"client_id": hubspot::CLIENT_ID,
+                "client_secret": hubspot::CLIENT_SECRET, "refresh_token": hubspot::REFRESH_TOKEN});
+            moto.create_secret(&secret_id, &oauth.to_string()).await;
+            let mut env = environment(&moto, &secret_id, &queue);
+            env.retain(|(k, _)| k != "QUEUE_URL");
+            for (k, v) in [
+                ("HUBSPOT_API_BASE_URL", hubspot.base_url()),
+                ("IDEMPOTENCY_TABLE", "ledger"),
+            ] {
+                env.push((k.into(), v.into()));
+            }
+            env
+        } else if DELIVERERS.contains(&name) {
             moto.create_secret(
                 &secret_id,
                 &serde_json::json!({"bot_token": slack::TOKEN}).to_string(),

@@ -1,0 +1,27 @@
+//! The `hubspot-contacts` Lambda function: see this crate's README.
+// The runtime, the runner, the idempotency layer and the handler nest their futures deeply.
+#![recursion_limit = "256"]
+
+use switchyard::deliverer::Deliverer;
+use switchyard::idempotency::IdempotencyLayer;
+
+// One thread: a Lambda runs one invocation at a time and the work is I/O (one upsert per
+// batch), so worker threads would only cost memory and start-up time.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    switchyard::telemetry::logging::init();
+    let aws = switchyard::aws::load_config().await;
+    let deliverer =
+        Deliverer::from_env(&aws).inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    // The circuit breaker and the owner cache count on the deliverer's metrics, flushed per
+    // invocation.
+    let contacts = hubspot_contacts::HubSpotContacts::from_env(&aws, deliverer.metrics())
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    let idempotency = IdempotencyLayer::from_env(
+        aws_sdk_dynamodb::Client::new(&aws),
+        hubspot_contacts::INTEGRATION,
+    )
+    .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    deliverer.run_batch(idempotency.layer(contacts)).await
+}
