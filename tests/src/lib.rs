@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 pub mod connection;
+pub mod deliverer;
 pub mod destination;
 pub mod function_url;
 pub mod hubspot;

@@ -7,35 +7,33 @@
 //! with its attributes, the ledger, and the function's own EMF metrics.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 use switchyard::envelope::CloudEvent;
-use switchyard::idempotency::Ledger;
+use switchyard_e2e::deliverer::DelivererRun;
 use switchyard_e2e::hubspot::{self, Fault, HubSpotConfig, HubSpotStandIn, InvalidInputs, Owner};
-use switchyard_e2e::moto::Moto;
-use switchyard_e2e::runtime_api::{FunctionProcess, RuntimeApi, binary};
-use switchyard_e2e::sqs_event::{
-    acknowledge, attribute, create_queue_with, failures, queue_arn, receive_event,
-};
+use switchyard_e2e::sqs_event::{attribute, failures, receive_event};
 
 const SECRET: &str = "hubspot/oauth";
-const TABLE: &str = "switchyard-ledger";
-
-/// moto, the HubSpot stand-in, the queues, the table, and the function under a Runtime API
-/// stand-in.
+/// The function on moto (`DelivererRun`) and the HubSpot stand-in it writes to.
 struct Stack {
-    moto: Moto,
+    run: DelivererRun,
     hubspot: HubSpotStandIn,
-    api: RuntimeApi,
-    process: FunctionProcess,
-    url: String,
-    arn: String,
-    dlq: String,
-    seen_lines: usize,
+}
+
+impl Deref for Stack {
+    type Target = DelivererRun;
+    fn deref(&self) -> &DelivererRun {
+        &self.run
+    }
+}
+
+impl DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut DelivererRun {
+        &mut self.run
+    }
 }
 
 impl Stack {
@@ -44,132 +42,17 @@ impl Stack {
     }
 
     async fn start_with(config: HubSpotConfig, secret: Value, extra_env: &[(&str, &str)]) -> Stack {
-        let moto = Moto::start();
         let hubspot = HubSpotStandIn::start_with(config).await;
-        let dlq = moto.create_queue("hubspot-contacts-dlq").await;
-        let dlq_arn = queue_arn(&moto, &dlq).await;
-        let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "100"});
-        let url = create_queue_with(
-            &moto,
+        let env = [("HUBSPOT_API_BASE_URL", hubspot.base_url())];
+        let run = DelivererRun::start(
             "hubspot-contacts",
-            &[(QueueAttributeName::RedrivePolicy, redrive.to_string())],
+            SECRET,
+            &secret.to_string(),
+            &env,
+            extra_env,
         )
         .await;
-        let arn = queue_arn(&moto, &url).await;
-        moto.create_secret(SECRET, &secret.to_string()).await;
-        moto.create_idempotency_table(TABLE).await;
-
-        let api = RuntimeApi::start().await;
-        let mut env = moto.env();
-        for (k, v) in [
-            ("SECRET_ID", SECRET),
-            ("HUBSPOT_API_BASE_URL", hubspot.base_url()),
-            ("DLQ_URL", dlq.as_str()),
-            ("IDEMPOTENCY_TABLE", TABLE),
-        ] {
-            env.push((k.into(), v.into()));
-        }
-        for (k, v) in extra_env {
-            env.retain(|(name, _)| name != k);
-            env.push(((*k).into(), (*v).into()));
-        }
-        let process = FunctionProcess::start(&binary("hubspot-contacts"), &api, &env);
-        let stack = Stack {
-            moto,
-            hubspot,
-            api,
-            process,
-            url,
-            arn,
-            dlq,
-            seen_lines: 0,
-        };
-        assert!(
-            stack
-                .api
-                .wait_first_poll(Duration::from_secs(30))
-                .await
-                .is_some(),
-            "hubspot-contacts did not start: {:#?}",
-            stack.process.output()
-        );
-        stack
-    }
-
-    async fn send(&self, body: &str) {
-        self.moto
-            .sqs()
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    async fn next_batch(&self) -> SqsEvent {
-        receive_event(&self.moto, &self.url, &self.arn, 5)
-            .await
-            .expect("a batch")
-    }
-
-    async fn invoke(&self, event: &SqsEvent) -> SqsBatchResponse {
-        self.invoke_within(event, Duration::from_secs(30)).await
-    }
-
-    /// [`Stack::invoke`] with the invocation's deadline `timeout` from now.
-    async fn invoke_within(&self, event: &SqsEvent, timeout: Duration) -> SqsBatchResponse {
-        let answer = self
-            .api
-            .invoke(&serde_json::to_value(event).unwrap(), timeout)
-            .await
-            .expect_response();
-        let response: SqsBatchResponse = serde_json::from_value(answer).unwrap();
-        acknowledge(&self.moto, &self.url, event, &response).await;
-        response
-    }
-
-    /// Sends `bodies`, then delivers them in one batch.
-    async fn deliver(&self, bodies: &[String]) -> SqsBatchResponse {
-        for body in bodies {
-            self.send(body).await;
-        }
-        let mut event = self.next_batch().await;
-        while event.records.len() < bodies.len() {
-            let more = self.next_batch().await;
-            event.records.extend(more.records);
-        }
-        self.invoke(&event).await
-    }
-
-    /// The counts of the EMF lines written since the last call, summed by name.
-    fn metrics(&mut self) -> BTreeMap<String, f64> {
-        let output = self.process.output();
-        let mut sums = BTreeMap::new();
-        for line in &output[self.seen_lines..] {
-            let Ok(doc) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            let Some(defs) = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array() else {
-                continue;
-            };
-            for def in defs {
-                let name = def["Name"].as_str().unwrap();
-                if def["Unit"] == "Count" {
-                    *sums.entry(name.to_string()).or_insert(0.0) += doc[name].as_f64().unwrap();
-                }
-            }
-        }
-        self.seen_lines = output.len();
-        sums
-    }
-
-    async fn dead_letters(&self, wait_secs: i32) -> Vec<aws_sdk_sqs::types::Message> {
-        self.moto.receive(&self.dlq, wait_secs).await
-    }
-
-    fn ledger(&self) -> Ledger {
-        Ledger::new(self.moto.dynamodb(), TABLE)
+        Stack { run, hubspot }
     }
 }
 

@@ -7,172 +7,49 @@
 //! ledger, and the function's own EMF metrics.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 use switchyard::envelope::CloudEvent;
-use switchyard::idempotency::Ledger;
+use switchyard_e2e::deliverer::{DelivererRun, TABLE};
 use switchyard_e2e::moto::Moto;
 use switchyard_e2e::runtime_api::{FunctionProcess, RuntimeApi, binary};
 use switchyard_e2e::slack::{self, Fault, SlackStandIn};
-use switchyard_e2e::sqs_event::{
-    acknowledge, attribute, create_queue_with, depth, failures, queue_arn, receive_event,
-};
+use switchyard_e2e::sqs_event::{attribute, depth, failures, receive_event};
 
 const CHANNEL: &str = "C0ALERTS002";
 const SECRET: &str = "slack/bot";
-const TABLE: &str = "switchyard-ledger";
 
-/// moto, the Slack stand-in, the queues, the table, and the function running under a Runtime
-/// API stand-in.
+/// The function on moto (`DelivererRun`) and the Slack stand-in it posts to.
 struct Stack {
-    moto: Moto,
+    run: DelivererRun,
     slack: SlackStandIn,
-    api: RuntimeApi,
-    process: FunctionProcess,
-    url: String,
-    arn: String,
-    dlq: String,
-    /// Output lines already read for metrics.
-    seen_lines: usize,
+}
+
+impl Deref for Stack {
+    type Target = DelivererRun;
+    fn deref(&self) -> &DelivererRun {
+        &self.run
+    }
+}
+
+impl DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut DelivererRun {
+        &mut self.run
+    }
 }
 
 impl Stack {
     async fn start(extra_env: &[(&str, &str)]) -> Stack {
-        let moto = Moto::start();
         let slack = SlackStandIn::start().await;
-        let dlq = moto.create_queue("slack-notify-dlq").await;
-        let dlq_arn = queue_arn(&moto, &dlq).await;
-        let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "100"});
-        let url = create_queue_with(
-            &moto,
-            "slack-notify",
-            &[(QueueAttributeName::RedrivePolicy, redrive.to_string())],
-        )
-        .await;
-        let arn = queue_arn(&moto, &url).await;
-        moto.create_secret(SECRET, &json!({"bot_token": slack::TOKEN}).to_string())
-            .await;
-        moto.create_idempotency_table(TABLE).await;
-
-        let api = RuntimeApi::start().await;
-        let mut env = moto.env();
-        for (k, v) in [
-            ("SECRET_ID", SECRET),
+        let secret = json!({"bot_token": slack::TOKEN}).to_string();
+        let env = [
             ("SLACK_API_BASE_URL", slack.base_url.as_str()),
             ("SLACK_CHANNEL", CHANNEL),
-            ("DLQ_URL", dlq.as_str()),
-            ("IDEMPOTENCY_TABLE", TABLE),
-        ] {
-            env.push((k.into(), v.into()));
-        }
-        for (k, v) in extra_env {
-            env.retain(|(name, _)| name != k);
-            env.push(((*k).into(), (*v).into()));
-        }
-        let process = FunctionProcess::start(&binary("slack-notify"), &api, &env);
-        let stack = Stack {
-            moto,
-            slack,
-            api,
-            process,
-            url,
-            arn,
-            dlq,
-            seen_lines: 0,
-        };
-        assert!(
-            stack
-                .api
-                .wait_first_poll(Duration::from_secs(30))
-                .await
-                .is_some(),
-            "slack-notify did not start: {:#?}",
-            stack.process.output()
-        );
-        stack
-    }
-
-    /// Sends an envelope (or any body) to the function's queue.
-    async fn send(&self, body: &str) {
-        self.moto
-            .sqs()
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    /// Receives the next batch (waiting up to 5 s) as Lambda would hand it over.
-    async fn next_batch(&self) -> SqsEvent {
-        receive_event(&self.moto, &self.url, &self.arn, 5)
-            .await
-            .expect("a batch")
-    }
-
-    /// Invokes the function with `event`, acknowledges as the event source mapping does, and
-    /// returns the response.
-    async fn invoke(&self, event: &SqsEvent) -> SqsBatchResponse {
-        let answer = self
-            .api
-            .invoke(
-                &serde_json::to_value(event).unwrap(),
-                Duration::from_secs(30),
-            )
-            .await
-            .expect_response();
-        let response: SqsBatchResponse = serde_json::from_value(answer).unwrap();
-        acknowledge(&self.moto, &self.url, event, &response).await;
-        response
-    }
-
-    /// Sends `bodies`, then delivers them in one batch.
-    async fn deliver(&self, bodies: &[String]) -> SqsBatchResponse {
-        for body in bodies {
-            self.send(body).await;
-        }
-        let mut event = self.next_batch().await;
-        while event.records.len() < bodies.len() {
-            let more = self.next_batch().await;
-            event.records.extend(more.records);
-        }
-        self.invoke(&event).await
-    }
-
-    /// The counts of the EMF lines the function wrote since the last call, summed by name.
-    fn metrics(&mut self) -> BTreeMap<String, f64> {
-        let output = self.process.output();
-        let mut sums = BTreeMap::new();
-        for line in &output[self.seen_lines..] {
-            let Ok(doc) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            let Some(defs) = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array() else {
-                continue;
-            };
-            for def in defs {
-                let name = def["Name"].as_str().unwrap();
-                if def["Unit"] == "Count" {
-                    *sums.entry(name.to_string()).or_insert(0.0) += doc[name].as_f64().unwrap();
-                }
-            }
-        }
-        self.seen_lines = output.len();
-        sums
-    }
-
-    /// The dead-letter queue's messages (waiting up to `wait_secs` for the first).
-    async fn dead_letters(&self, wait_secs: i32) -> Vec<aws_sdk_sqs::types::Message> {
-        self.moto.receive(&self.dlq, wait_secs).await
-    }
-
-    fn ledger(&self) -> Ledger {
-        Ledger::new(self.moto.dynamodb(), TABLE)
+        ];
+        let run = DelivererRun::start("slack-notify", SECRET, &secret, &env, extra_env).await;
+        Stack { run, slack }
     }
 }
 
