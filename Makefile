@@ -6,7 +6,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(VENV)/bin/moto_server
 CARGO ?= cargo
 
-.PHONY: setup build test lint fmt package bench demo samples clean
+.PHONY: setup build test lint fmt package bench demo samples clean template
 
 ## setup: idempotent: .venv with pinned moto, cargo-lambda, ziglang; the arm64 target.
 setup:
@@ -34,6 +34,11 @@ lint: setup
 
 fmt:
 	$(CARGO) fmt --all
+
+## template: regenerate infra/template.yaml from infra/functions.yaml (scripts/gen_template.py;
+## `scripts/gen_template.py --check` says whether the checked-in template is current).
+template: setup
+	$(VENV)/bin/python scripts/gen_template.py
 
 ## package: release builds of every function for Lambda (arm64, Graviton) with cargo-lambda,
 ## one bootstrap per function under target/lambda/<name>/.
