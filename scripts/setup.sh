@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything the project needs on a fresh machine of this kind:
-#   - .venv with moto (local AWS), cargo-lambda, ziglang and cfn-lint, at the pinned versions;
+#   - .venv with moto (local AWS), cargo-lambda, ziglang, cfn-lint and the SAM CLI, at the pinned
+#     versions (scripts/requirements.txt), and checkov in a venv of its own, .venv/checkov
+#     (scripts/requirements-checkov.txt: checkov pins a boto3 the others cannot share);
 #   - the arm64 Rust target (Lambda's Graviton), checked after adding it.
-# Re-running is cheap: a stamp file records the installed requirements.
+# Re-running is cheap: a stamp file per venv records its installed requirements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,9 +15,21 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 if ! cmp -s scripts/requirements.txt "$stamp"; then
-  echo "setup: installing pinned tools into $venv (moto, cargo-lambda, ziglang, cfn-lint)"
+  echo "setup: installing pinned tools into $venv (moto, cargo-lambda, ziglang, cfn-lint, aws-sam-cli)"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements.txt
   cp scripts/requirements.txt "$stamp"
+fi
+
+checkov_venv="$venv/checkov"
+checkov_stamp="$checkov_venv/.switchyard-requirements"
+if [ ! -x "$checkov_venv/bin/python" ]; then
+  echo "setup: creating $checkov_venv"
+  python3 -m venv "$checkov_venv"
+fi
+if ! cmp -s scripts/requirements-checkov.txt "$checkov_stamp"; then
+  echo "setup: installing pinned checkov into $checkov_venv"
+  "$checkov_venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-checkov.txt
+  cp scripts/requirements-checkov.txt "$checkov_stamp"
 fi
 
 target=aarch64-unknown-linux-gnu
