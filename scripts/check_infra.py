@@ -485,8 +485,18 @@ def main(argv: list[str] | None = None) -> int:
         sqs_events = {name: (event.get("Properties") or {})
                       for name, event in (props.get("Events") or {}).items()
                       if isinstance(event, dict) and event.get("Type") == "SQS"}
+        # An event source mapping written out as its own resource (the generator does, to give
+        # the role SQSPollerPolicy on its queue instead of SAM's managed role on `*`) counts the
+        # same: its EventSourceArn is the SAM event's Queue.
+        for mapping_id, mapping in sorted(resources.items()):
+            if not isinstance(mapping, dict) or mapping.get("Type") != "AWS::Lambda::EventSourceMapping":
+                continue
+            mapping_props = mapping.get("Properties") or {}
+            if ref_of(mapping_props.get("FunctionName")) == logical_id:
+                sqs_events[mapping_id] = {**mapping_props, "Queue": mapping_props.get("EventSourceArn")}
         if kinds.get(binary) == "deliverer" and not sqs_events:
-            problem(f"{logical_id}: a deliverer without an SQS event (Events: <name>: Type: SQS)")
+            problem(f"{logical_id}: a deliverer without an SQS event (Events: <name>: Type: SQS, "
+                    "or an AWS::Lambda::EventSourceMapping whose FunctionName is !Ref of it)")
         before = len(problems)
         consumed: list[str] = []
         timeout = function_timeout(props, globals_fn)

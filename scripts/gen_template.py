@@ -774,6 +774,99 @@ def outputs(receivers: dict, deliverers: dict) -> dict:
     return out
 
 
+# --- checkov: the checks that do not apply, each with its reason on the resource ------------
+# checkov (scripts/check-infra.sh) fails on any failed check a resource does not skip, and
+# scripts/check_infra.py refuses a skip without a comment. Every skip below is a decision, not
+# a defect left open; the reasons are read by whoever audits the stack.
+
+FUNCTION_SKIPS = {
+    "receiver": [
+        ("CKV_AWS_115", "No reserved concurrency: on a new account (concurrency quota 10, AWS keeps 10 "
+         "unreserved) any reservation fails the deploy. A receiver only verifies and enqueues within "
+         "its 10 s timeout; set ReservedConcurrentExecutions once the quota allows."),
+        ("CKV_AWS_116", "A function DLQ only receives failed asynchronous invocations; a receiver is "
+         "invoked synchronously through its Function URL and a failure is answered 5xx, which the "
+         "provider retries. Accepted events have their own dead-letter queue."),
+        ("CKV_AWS_117", "No VPC: the function reaches only AWS public endpoints (SQS, Secrets Manager) "
+         "and nothing private; a VPC would add NAT gateways or interface endpoints and ENI set-up for "
+         "no isolation gained."),
+        ("CKV_AWS_173", "The environment holds no secret, only resource ids and settings (the signing "
+         "secret is read from Secrets Manager at run time); Lambda encrypts it at rest with its AWS "
+         "managed key."),
+    ],
+    "deliverer": [
+        ("CKV_AWS_115", "Concurrency is bounded by the SQS event source's "
+         "ScalingConfig.MaximumConcurrency, which slows polling instead of throttling invocations (a "
+         "throttled batch would spend receive counts); a reservation would also fail the deploy on a "
+         "new account (concurrency quota 10)."),
+        ("CKV_AWS_116", "A function DLQ only receives failed asynchronous invocations; this function is "
+         "invoked synchronously by its SQS event source mapping. Records that cannot be delivered go "
+         "to DLQ_URL (the runner, with class and reason) or, as a backstop, to the queue's "
+         "RedrivePolicy dead-letter queue."),
+        ("CKV_AWS_117", "No VPC: the function reaches only the SaaS API's public endpoint and AWS "
+         "public endpoints (SQS, Secrets Manager, DynamoDB) and nothing private; a VPC would add NAT "
+         "gateways (needed for the SaaS API) and ENI set-up for no isolation gained."),
+        ("CKV_AWS_173", "The environment holds no secret, only resource ids and settings (the API "
+         "token is read from Secrets Manager at run time); Lambda encrypts it at rest with its AWS "
+         "managed key."),
+    ],
+}
+
+TYPE_SKIPS = {
+    "AWS::Logs::LogGroup": [
+        ("CKV_AWS_158", "CloudWatch Logs encrypts log data at rest by default. The functions never log "
+         "secrets or tokens (the kit's SecretString redacts them), so a customer managed key, with a "
+         "key policy granting the Logs service, would add cost and a deploy dependency without "
+         "protecting anything more."),
+    ],
+    "AWS::SQS::Queue": [
+        ("CKV_AWS_27", "Encrypted at rest: SqsManagedSseEnabled is true (SSE-SQS). checkov's "
+         "CloudFormation check only recognises KmsMasterKeyId (SSE-KMS), which would add a KMS call "
+         "per batch and a key policy for nothing more here."),
+    ],
+    "AWS::SecretsManager::Secret": [
+        ("CKV_AWS_149", "Secrets Manager always encrypts with KMS, here its AWS managed key "
+         "(aws/secretsmanager). A customer managed key is needed for cross-account access only; this "
+         "secret is read by one role of this account, scoped to its ARN."),
+    ],
+    "AWS::DynamoDB::Table": [
+        ("CKV_AWS_119", "Encrypted at rest with DynamoDB's AWS managed key (SSESpecification.SSEEnabled). "
+         "The ledger holds delivery state (keys, status, attempts, timestamps, error class and "
+         "reason), not event payloads or secrets, and is used by this account's deliverers only: a "
+         "customer managed key would add cost and a key policy for no access it could restrict "
+         "further."),
+    ],
+}
+
+
+def skips(entries: list) -> dict:
+    return {"skip": [{"id": check, "comment": Folded(reason)} for check, reason in entries]}
+
+
+def with_checkov_skips(resources: dict, deliverers: dict) -> dict:
+    """Each resource with the checkov skips of its kind in its Metadata, right after its Type."""
+    out: dict = {}
+    for key, resource in resources.items():
+        if not isinstance(resource, dict) or "Type" not in resource:
+            out[key] = resource
+            continue
+        kind = resource["Type"]
+        if kind == "AWS::Serverless::Function":
+            binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            entries = FUNCTION_SKIPS["deliverer" if binary in deliverers else "receiver"]
+        else:
+            entries = TYPE_SKIPS.get(kind)
+        if not entries:
+            out[key] = resource
+            continue
+        metadata = dict(resource.get("Metadata") or {})
+        metadata["checkov"] = skips(entries)
+        rebuilt = {"Type": kind, "Metadata": metadata}
+        rebuilt.update({k: v for k, v in resource.items() if k not in ("Type", "Metadata")})
+        out[key] = rebuilt
+    return out
+
+
 def build(description: dict) -> dict:
     receivers: dict = description["receivers"]
     deliverers: dict = description["deliverers"]
@@ -818,7 +911,7 @@ def build(description: dict) -> dict:
                         "quota allows it."): None,
             },
         },
-        "Resources": resources,
+        "Resources": with_checkov_skips(resources, deliverers),
         "Outputs": outputs(receivers, deliverers),
     }
 

@@ -5,16 +5,14 @@
 //! | `SECRET_ID` | Secrets Manager id of `{"client_id", "client_secret", "refresh_token"}` (OAuth) or `{"access_token"}` (private app) | required |
 //! | `HUBSPOT_API_BASE_URL` | where the API is; calls go to `{base}/crm/v3/...` and `{base}/oauth/v1/token` | `https://api.hubapi.com` |
 //! | `HUBSPOT_RATE_LIMIT` | calls per period to HubSpot from one instance (owner lookups and upserts alike) | `100/10s` (HubSpot's per-app limit; see the README for instances) |
-//! | `OWNER_CACHE_TTL` | how long an owner lookup (found, not found or ambiguous) is reused | `5m` |
 //! | `MAPPING_FILE` | a mapping file replacing the embedded one | the embedded `mapping.toml` |
 //! | `IDEMPOTENCY_TABLE` | the DynamoDB table of the delivery ledger | required |
 //! | `DLQ_URL` | the dead-letter queue | none: records that cannot succeed are handed back |
 //!
 //! The kit reads the last three, its runner's (`REDELIVERY_SCHEDULE`, `RETRY_PERIOD`,
-//! `MAX_ATTEMPTS`, `FUNCTION_FAILURE_DELAY`) and the circuit breaker's; the standard
+//! `MAX_ATTEMPTS`, `FUNCTION_FAILURE_DELAY`), the circuit breaker's (`CIRCUIT_BREAKER`) and the
+//! owner cache's (`LOOKUP_TTL`, `LOOKUP_CAPACITY`); the standard
 //! `AWS_ENDPOINT_URL` points the AWS clients at a local emulator.
-
-use std::time::Duration;
 
 use switchyard::http::RateLimit;
 
@@ -24,15 +22,11 @@ pub const SECRET_ID_ENV: &str = "SECRET_ID";
 pub const BASE_URL_ENV: &str = "HUBSPOT_API_BASE_URL";
 /// The rate limit.
 pub const RATE_LIMIT_ENV: &str = "HUBSPOT_RATE_LIMIT";
-/// The owner cache's time to live.
-pub const OWNER_CACHE_TTL_ENV: &str = "OWNER_CACHE_TTL";
 /// HubSpot's API.
 pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
 /// HubSpot's documented limit for an app: 100 requests per rolling 10 seconds. Burst 1: never
 /// more than 100 in any window (see [`RateLimit`]).
 pub const DEFAULT_RATE_LIMIT: &str = "100/10s";
-/// Owners change rarely; five minutes bounds how long a reassignment goes unseen.
-pub const DEFAULT_OWNER_CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// Why the configuration was refused; names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -43,14 +37,6 @@ pub enum ConfigError {
     /// The rate limit does not parse.
     #[error(transparent)]
     RateLimit(#[from] switchyard::http::rate_limit::RateLimitEnvError),
-    /// A duration does not parse.
-    #[error("invalid `{variable}`: {reason} (expected a duration such as `5m` or `30s`)")]
-    Duration {
-        /// The variable.
-        variable: &'static str,
-        /// Why.
-        reason: String,
-    },
 }
 
 /// The function's own settings.
@@ -60,15 +46,13 @@ pub struct Config {
     pub secret_id: String,
     /// Calls to HubSpot.
     pub rate_limit: RateLimit,
-    /// How long an owner lookup is reused.
-    pub owner_cache_ttl: Duration,
 }
 
 impl Config {
     /// The configuration the environment describes.
     ///
     /// # Errors
-    /// A missing `SECRET_ID`, an invalid `HUBSPOT_RATE_LIMIT` or `OWNER_CACHE_TTL`.
+    /// A missing `SECRET_ID` or an invalid `HUBSPOT_RATE_LIMIT`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -90,17 +74,9 @@ impl Config {
                 .parse()
                 .map_err(|_| ConfigError::Missing(RATE_LIMIT_ENV))?,
         };
-        let owner_cache_ttl = match set(OWNER_CACHE_TTL_ENV) {
-            None => DEFAULT_OWNER_CACHE_TTL,
-            Some(text) => humantime::parse_duration(&text).map_err(|e| ConfigError::Duration {
-                variable: OWNER_CACHE_TTL_ENV,
-                reason: e.to_string(),
-            })?,
-        };
         Ok(Self {
             secret_id,
             rate_limit,
-            owner_cache_ttl,
         })
     }
 }
@@ -108,6 +84,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use std::collections::HashMap;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -123,16 +100,13 @@ mod tests {
         let config = Config::from_lookup(env(&[("SECRET_ID", " hubspot/oauth ")])).unwrap();
         assert_eq!(config.secret_id, "hubspot/oauth");
         assert_eq!(config.rate_limit.interval(), Duration::from_millis(100));
-        assert_eq!(config.owner_cache_ttl, DEFAULT_OWNER_CACHE_TTL);
 
         let config = Config::from_lookup(env(&[
             ("SECRET_ID", "s"),
             ("HUBSPOT_RATE_LIMIT", "190/10s"),
-            ("OWNER_CACHE_TTL", "30s"),
         ]))
         .unwrap();
         assert_eq!(config.rate_limit.interval(), Duration::from_secs(10) / 190);
-        assert_eq!(config.owner_cache_ttl, Duration::from_secs(30));
     }
 
     #[test]
@@ -142,8 +116,5 @@ mod tests {
         let rate = Config::from_lookup(env(&[("SECRET_ID", "s"), ("HUBSPOT_RATE_LIMIT", "lots")]))
             .unwrap_err();
         assert!(rate.to_string().contains("HUBSPOT_RATE_LIMIT"), "{rate}");
-        let ttl = Config::from_lookup(env(&[("SECRET_ID", "s"), ("OWNER_CACHE_TTL", "soon")]))
-            .unwrap_err();
-        assert!(ttl.to_string().contains("OWNER_CACHE_TTL"), "{ttl}");
     }
 }
