@@ -6,7 +6,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(VENV)/bin/moto_server
 CARGO ?= cargo
 
-.PHONY: setup build test lint fmt package bench demo samples clean template
+.PHONY: setup build test lint fmt package bench demo samples deploy clean template
 
 ## setup: idempotent: .venv with pinned moto, cargo-lambda, ziglang; the arm64 target.
 setup:
@@ -58,6 +58,13 @@ samples: setup
 ## demo: the main job end to end on one machine.
 demo: setup
 	@scripts/demo.sh
+
+## deploy: build every function with `sam build` (cargo-lambda, arm64) and deploy the SAM
+## template to the AWS account of your credentials: `sam deploy --guided` the first time (answers
+## saved in samconfig.toml), `sam deploy` after; DEPLOY_ARGS adds sam deploy arguments. Needs an
+## AWS account (never run from the development machine); README.md, "Deploy to AWS".
+deploy: setup
+	@scripts/deploy.sh
 
 clean:
 	$(CARGO) clean
