@@ -16,13 +16,15 @@ setup:
 build: setup
 	$(CARGO) build --workspace --all-targets
 
-## test: lint, then every test (unit, cross-crate, end-to-end against moto), in parallel.
+## test: lint, then every test (unit, cross-crate, end-to-end against moto, the template's
+## queues, secrets and table made on moto by scripts/local_stack.py), in parallel.
 ## The function binaries are built first, as they ship (no dev-dependency features): the
 ## end-to-end tests run those very binaries.
 test: setup lint
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --doc
 	$(CARGO) nextest run --workspace --no-fail-fast
+	$(VENV)/bin/python -B -m unittest scripts/test_local_stack.py
 
 ## lint: formatting, clippy with warnings as errors, and the SAM template (cfn-lint + a check
 ## that every function binary is in it with its queue, secret and least-privilege policies).

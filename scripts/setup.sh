@@ -8,6 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# pip, showing one line per package it fetches (a first install takes minutes: never silent),
+# failing when pip fails.
+pip_install() {
+  # With pipefail (set above), the pipeline fails exactly when pip does: the filter never fails.
+  "$1/bin/pip" install --disable-pip-version-check --progress-bar off -r "$2" \
+    | { grep --line-buffered -E "^(Collecting|Successfully|ERROR)" || true; }
+}
+
 venv=.venv
 stamp="$venv/.switchyard-requirements"
 if [ ! -x "$venv/bin/python" ]; then
@@ -16,7 +24,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 if ! cmp -s scripts/requirements.txt "$stamp"; then
   echo "setup: installing pinned tools into $venv (moto, cargo-lambda, ziglang, cfn-lint, aws-sam-cli)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements.txt
+  pip_install "$venv" scripts/requirements.txt
   cp scripts/requirements.txt "$stamp"
 fi
 
@@ -28,7 +36,7 @@ if [ ! -x "$checkov_venv/bin/python" ]; then
 fi
 if ! cmp -s scripts/requirements-checkov.txt "$checkov_stamp"; then
   echo "setup: installing pinned checkov into $checkov_venv"
-  "$checkov_venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-checkov.txt
+  pip_install "$checkov_venv" scripts/requirements-checkov.txt
   cp scripts/requirements-checkov.txt "$checkov_stamp"
 fi
 
