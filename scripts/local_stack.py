@@ -31,7 +31,7 @@ CloudFormation it produces declares:
    functions against the emulator.
 
 Intrinsic functions are resolved here (`Resolver`: Ref, Fn::GetAtt, Fn::Sub, Fn::Join,
-Fn::Select, Fn::If with the template's Conditions): samtranslator's own intrinsics resolver is
+Fn::Split, Fn::Select, Fn::If with the template's Conditions): samtranslator's own intrinsics resolver is
 built for the transform's needs (parameters and SAM-generated ids), not for physical ids of
 resources created elsewhere. An intrinsic it does not know stops the script naming the
 resource, rather than creating something half-configured. Alarms, log groups, roles and
@@ -188,14 +188,25 @@ def translate(template: dict[str, Any], parameters: dict[str, str], region: str)
         raise StackError(f"SAM transform failed: {causes}") from e
 
 
+# Local values for the parameters a deploy must choose (they have no default in the template):
+# a local stack runs on them unless --parameter says otherwise.
+LOCAL_PARAMETERS = {
+    # A channel id of the Slack stand-in's shape (`C` + upper-case letters and digits).
+    "SlackAlertChannel": "C0LOCALALERTS",
+}
+
+
 def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, str]:
-    """The template's parameter defaults with `overrides` over them; an override naming no
-    parameter is an error (a typo would otherwise be silently ignored)."""
+    """The template's parameter defaults, then LOCAL_PARAMETERS for those without one, with
+    `overrides` over them; an override naming no parameter is an error (a typo would otherwise
+    be silently ignored)."""
     declared = template.get("Parameters", {}) or {}
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
         raise StackError(f"unknown template parameter(s): {', '.join(unknown)}")
     values = {name: str(p["Default"]) for name, p in declared.items() if "Default" in p}
+    values.update({name: value for name, value in LOCAL_PARAMETERS.items()
+                   if name in declared and name not in values})
     values.update(overrides)
     missing = sorted(set(declared) - set(values))
     if missing:
@@ -242,6 +253,7 @@ class Resolver:
         return {
             "Ref": self._ref, "Fn::GetAtt": self._get_att, "Fn::Sub": self._sub,
             "Fn::Join": self._join, "Fn::Select": self._select, "Fn::If": self._if,
+            "Fn::Split": self._split,
         }
 
     def _ref(self, name: str) -> Any:
@@ -278,6 +290,10 @@ class Resolver:
     def _join(self, arg: list[Any]) -> str:
         separator, items = arg
         return separator.join(str(v) for v in self.resolve(items))
+
+    def _split(self, arg: list[Any]) -> list[str]:
+        separator, text = arg[0], self.resolve(arg[1])
+        return str(text).split(separator)
 
     def _select(self, arg: list[Any]) -> Any:
         index, items = self.resolve(arg[0]), self.resolve(arg[1])
