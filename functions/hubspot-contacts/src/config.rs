@@ -84,8 +84,8 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use std::collections::HashMap;
+    use std::time::Duration;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: HashMap<String, String> = vars
