@@ -4,13 +4,14 @@
 # Today that is the receiving half: for each of the five receivers, a provider-shaped delivery,
 # signed now with the function's test secret, goes through `cargo lambda watch` (the real
 # function binary behind a local Function URL / Runtime API) to a private moto SQS, and the
-# CloudEvents envelope that reached the queue is printed. The delivering half (SQS → SaaS API)
-# is not built yet: it arrives with the deliverers issue, and this script will grow with it.
+# CloudEvents envelope that reached the queue is printed. The delivering half (SQS → Slack,
+# HubSpot) is built and tested end to end (tests/tests/slack_notify.rs, hubspot_contacts.rs),
+# but not yet part of this demo: that needs the local event source and stack (issue 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== Switchyard demo: webhook → verify → CloudEvents envelope → SQS (local moto) =="
-echo "   (deliverers, SQS → SaaS API, are not built yet: that half of the pipeline is 'not yet')"
+echo "   (the deliverers, SQS → Slack / HubSpot, are not in this demo yet: see README, Status)"
 cargo build --quiet --bins
 # The receivers: the one list the sample tool and the tests share (tests/src/providers.rs).
 list=$(cargo run -q -p switchyard-e2e --bin switchyard-sample -- --list)
@@ -32,4 +33,5 @@ if [ ${#failed[@]} -gt 0 ]; then
   exit 1
 fi
 echo "demo: all ${#receivers[@]} receivers verified a signed delivery and queued its envelope."
-echo "demo: not yet — delivering queued events to SaaS APIs (the deliverers) is still to come."
+echo "demo: not yet shown here — the deliverers (slack-notify, hubspot-contacts) taking these queues to"
+echo "      Slack and HubSpot; they run end to end in \`make test\` against local stand-ins."
