@@ -240,6 +240,12 @@ impl SlackStandIn {
 
     /// Starts with `config`, on a free loopback port.
     pub async fn start_with(config: SlackConfig) -> SlackStandIn {
+        Self::start_on(0, config).await
+    }
+
+    /// Starts with `config` on `127.0.0.1:port` (0: a free port), for a stand-in that tools and
+    /// people reach at a known address (`switchyard-standins`).
+    pub async fn start_on(port: u16, config: SlackConfig) -> SlackStandIn {
         let shared = Arc::new(Shared {
             token: Mutex::new(config.token),
             token_valid: AtomicBool::new(true),
@@ -255,7 +261,7 @@ impl SlackStandIn {
             .route("/api/chat.postMessage", post(post_message))
             .route("/api/{method}", post(unknown_method))
             .with_state(shared.clone());
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind slack stand-in");
         let base_url = format!("http://{}/api", listener.local_addr().expect("addr"));

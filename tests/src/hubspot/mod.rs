@@ -146,7 +146,13 @@ impl HubSpotStandIn {
 
     /// Starts with `config`, on a free loopback port.
     pub async fn start_with(config: HubSpotConfig) -> HubSpotStandIn {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0, config).await
+    }
+
+    /// Starts with `config` on `127.0.0.1:port` (0: a free port), for a stand-in that tools and
+    /// people reach at a known address (`switchyard-standins`).
+    pub async fn start_on(port: u16, config: HubSpotConfig) -> HubSpotStandIn {
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind hubspot stand-in");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
