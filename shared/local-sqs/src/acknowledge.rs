@@ -5,7 +5,9 @@
 //! expired because the invocation outlasted the visibility timeout) is counted, not retried: the
 //! record is already visible again and will be delivered again, as it would be by Lambda.
 
-use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+};
 
 use crate::sqs_error::SqsError;
 
@@ -37,7 +39,9 @@ pub async fn delete(
                     .id(i.to_string())
                     .receipt_handle(handle)
                     .build()
-                    .map_err(|e| SqsError::unexpected("DeleteMessageBatch", queue_url, e.to_string()))
+                    .map_err(|e| {
+                        SqsError::unexpected("DeleteMessageBatch", queue_url, e.to_string())
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let output = client
@@ -48,9 +52,12 @@ pub async fn delete(
             .await
             .map_err(|e| SqsError::from_sdk("DeleteMessageBatch", queue_url, e))?;
         result.succeeded += output.successful.len();
-        result
-            .refused
-            .extend(output.failed.iter().map(|f| format!("{}: {}", f.code, f.message.as_deref().unwrap_or(""))));
+        result.refused.extend(
+            output
+                .failed
+                .iter()
+                .map(|f| format!("{}: {}", f.code, f.message.as_deref().unwrap_or(""))),
+        );
     }
     Ok(result)
 }
@@ -75,7 +82,11 @@ pub async fn release(
                     .visibility_timeout(0)
                     .build()
                     .map_err(|e| {
-                        SqsError::unexpected("ChangeMessageVisibilityBatch", queue_url, e.to_string())
+                        SqsError::unexpected(
+                            "ChangeMessageVisibilityBatch",
+                            queue_url,
+                            e.to_string(),
+                        )
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -87,9 +98,12 @@ pub async fn release(
             .await
             .map_err(|e| SqsError::from_sdk("ChangeMessageVisibilityBatch", queue_url, e))?;
         result.succeeded += output.successful.len();
-        result
-            .refused
-            .extend(output.failed.iter().map(|f| format!("{}: {}", f.code, f.message.as_deref().unwrap_or(""))));
+        result.refused.extend(
+            output
+                .failed
+                .iter()
+                .map(|f| format!("{}: {}", f.code, f.message.as_deref().unwrap_or(""))),
+        );
     }
     Ok(result)
 }

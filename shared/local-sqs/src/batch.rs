@@ -156,7 +156,11 @@ mod tests {
         async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Message>, SqsError> {
             self.calls.lock().unwrap().push((max, wait));
             if self.fail.lock().unwrap().pop().unwrap_or(false) {
-                return Err(SqsError::unexpected("ReceiveMessage", "q", "scripted failure"));
+                return Err(SqsError::unexpected(
+                    "ReceiveMessage",
+                    "q",
+                    "scripted failure",
+                ));
             }
             let until = Instant::now() + wait;
             loop {

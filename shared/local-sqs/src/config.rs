@@ -117,7 +117,11 @@ impl MappingConfig {
         if self.queue_url.trim().is_empty() {
             return Err(ConfigError::QueueUrl);
         }
-        let max = if fifo { MAX_FIFO_BATCH_SIZE } else { MAX_BATCH_SIZE };
+        let max = if fifo {
+            MAX_FIFO_BATCH_SIZE
+        } else {
+            MAX_BATCH_SIZE
+        };
         if self.batch_size == 0 || self.batch_size > max {
             return Err(ConfigError::BatchSize {
                 size: self.batch_size,
@@ -191,14 +195,20 @@ mod tests {
         };
         assert_eq!(
             zero.validate(false),
-            Err(ConfigError::BatchSize { size: 0, max: 10_000 })
+            Err(ConfigError::BatchSize {
+                size: 0,
+                max: 10_000
+            })
         );
         let huge = MappingConfig {
             batch_size: 10_001,
             batching_window: Duration::from_secs(1),
             ..config()
         };
-        assert!(matches!(huge.validate(false), Err(ConfigError::BatchSize { .. })));
+        assert!(matches!(
+            huge.validate(false),
+            Err(ConfigError::BatchSize { .. })
+        ));
         let fifo = MappingConfig {
             batch_size: 11,
             ..config()
@@ -253,7 +263,10 @@ mod tests {
                 function_name: name.into(),
                 ..config()
             };
-            assert!(matches!(c.validate(false), Err(ConfigError::FunctionName(_))));
+            assert!(matches!(
+                c.validate(false),
+                Err(ConfigError::FunctionName(_))
+            ));
         }
         let c = MappingConfig {
             queue_url: " ".into(),

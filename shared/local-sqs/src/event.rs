@@ -46,9 +46,7 @@ fn attribute(value: &MessageAttributeValue) -> SqsMessageAttribute {
     let mut a = SqsMessageAttribute::default();
     a.data_type = Some(value.data_type().to_string());
     a.string_value = value.string_value().map(str::to_string);
-    a.binary_value = value
-        .binary_value()
-        .map(|b| base64_data(b.as_ref()));
+    a.binary_value = value.binary_value().map(|b| base64_data(b.as_ref()));
     a.string_list_values = value.string_list_values().to_vec();
     a.binary_list_values = value
         .binary_list_values()
@@ -136,7 +134,11 @@ mod tests {
     fn records_keep_the_order_received_and_round_trip() {
         let second = Message::builder().message_id("m-2").build();
         let e = event(&[message(), second], ARN, "eu-west-1");
-        let ids: Vec<_> = e.records.iter().filter_map(|r| r.message_id.as_deref()).collect();
+        let ids: Vec<_> = e
+            .records
+            .iter()
+            .filter_map(|r| r.message_id.as_deref())
+            .collect();
         assert_eq!(ids, ["m-1", "m-2"]);
         let back: SqsEvent = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
         assert_eq!(back, e);

@@ -44,7 +44,11 @@ impl GroupGate {
             tokio::pin!(released);
             released.as_mut().enable();
             {
-                let mut held = self.inner.held.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut held = self
+                    .inner
+                    .held
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 if groups.iter().all(|g| !held.contains(g)) {
                     held.extend(groups.iter().cloned());
                     return GroupGuard {
@@ -69,7 +73,11 @@ impl GroupGate {
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        let mut held = self.inner.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut held = self
+            .inner
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         for g in &self.groups {
             held.remove(g);
         }

@@ -136,10 +136,10 @@ impl Invoker {
         if status == reqwest::StatusCode::OK && !function_error {
             return Ok(bytes.to_vec());
         }
-        if function_error || status == reqwest::StatusCode::INTERNAL_SERVER_ERROR {
-            if let Some(e) = function_error_of(&bytes) {
-                return Err(e);
-            }
+        if (function_error || status == reqwest::StatusCode::INTERNAL_SERVER_ERROR)
+            && let Some(e) = function_error_of(&bytes)
+        {
+            return Err(e);
         }
         Err(InvokeError::Status {
             status: status.as_u16(),
@@ -195,15 +195,21 @@ mod tests {
     ) -> String {
         let app = Router::new().route(
             "/2015-03-31/functions/{name}/invocations",
-            post(move |axum::extract::Path(name): axum::extract::Path<String>| async move {
-                tokio::time::sleep(delay).await;
-                let mut headers = HeaderMap::new();
-                if let Some((k, v)) = header {
-                    headers.insert(k, v.parse().unwrap());
-                }
-                let body = if name == "echo-name" { name } else { body.to_string() };
-                (StatusCode::from_u16(status).unwrap(), headers, body)
-            }),
+            post(
+                move |axum::extract::Path(name): axum::extract::Path<String>| async move {
+                    tokio::time::sleep(delay).await;
+                    let mut headers = HeaderMap::new();
+                    if let Some((k, v)) = header {
+                        headers.insert(k, v.parse().unwrap());
+                    }
+                    let body = if name == "echo-name" {
+                        name
+                    } else {
+                        body.to_string()
+                    };
+                    (StatusCode::from_u16(status).unwrap(), headers, body)
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -251,7 +257,13 @@ mod tests {
     #[tokio::test]
     async fn lambdas_function_error_header_on_a_200_is_a_function_error() {
         let body = r#"{"errorType":"Runtime.ExitError","errorMessage":"exited"}"#;
-        let base = invoke_api(200, Some(("X-Amz-Function-Error", "Unhandled")), body, Duration::ZERO).await;
+        let base = invoke_api(
+            200,
+            Some(("X-Amz-Function-Error", "Unhandled")),
+            body,
+            Duration::ZERO,
+        )
+        .await;
         let err = invoker(&base, "f", Duration::from_secs(5))
             .invoke(&SqsEvent::default())
             .await
@@ -292,10 +304,14 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let err = invoker(&format!("http://127.0.0.1:{port}"), "f", Duration::from_secs(5))
-            .invoke(&SqsEvent::default())
-            .await
-            .unwrap_err();
+        let err = invoker(
+            &format!("http://127.0.0.1:{port}"),
+            "f",
+            Duration::from_secs(5),
+        )
+        .invoke(&SqsEvent::default())
+        .await
+        .unwrap_err();
         assert!(matches!(err, InvokeError::Transport(_)), "{err:?}");
         assert_eq!(err.class(), ErrorClass::Transient);
     }

@@ -29,7 +29,7 @@
 //!   `ChangeMessageVisibility`), and past the redrive policy's `maxReceiveCount` SQS moves
 //!   them to the dead-letter queue on a later receive. The poller never moves records itself;
 //!   moto (5.x) implements this redrive in `ReceiveMessage`, which the tests check.
-//! - **Concurrency** ([`run`]): at most `ScalingConfig.MaximumConcurrency` batches of a mapping
+//! - **Concurrency** ([`mod@run`]): at most `ScalingConfig.MaximumConcurrency` batches of a mapping
 //!   received-and-unfinished at once; a permit is taken before receiving.
 //! - **FIFO queues** ([`fifo`]): one batch per message group in flight, in queue order (SQS
 //!   holds a group back while its messages are in flight; the poller also waits if a batch

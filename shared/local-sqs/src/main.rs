@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use switchyard_local_sqs::config::{DEFAULT_BATCH_SIZE, DEFAULT_INVOCATION_TIMEOUT, DEFAULT_MAX_CONCURRENCY};
+use switchyard_local_sqs::config::{
+    DEFAULT_BATCH_SIZE, DEFAULT_INVOCATION_TIMEOUT, DEFAULT_MAX_CONCURRENCY,
+};
 use switchyard_local_sqs::invoke::DEFAULT_INVOKE_URL;
 use switchyard_local_sqs::progress::Progress;
 use switchyard_local_sqs::stack::{Defaults, Stack};
@@ -30,10 +32,20 @@ struct Args {
     #[arg(long)]
     region: Option<String>,
     /// The queue to poll.
-    #[arg(long, value_name = "URL", required_unless_present = "from_stack", conflicts_with = "from_stack")]
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "from_stack",
+        conflicts_with = "from_stack"
+    )]
     queue_url: Option<String>,
     /// The function to invoke (its binary name in `cargo lambda watch`).
-    #[arg(long, value_name = "NAME", required_unless_present = "from_stack", conflicts_with = "from_stack")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "from_stack",
+        conflicts_with = "from_stack"
+    )]
     function_name: Option<String>,
     /// Base URL of the Invoke API (`cargo lambda watch` listens on port 9000 by default).
     #[arg(long, value_name = "URL", default_value = DEFAULT_INVOKE_URL)]
@@ -43,7 +55,12 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, conflicts_with = "from_stack")]
     batch_size: u32,
     /// MaximumBatchingWindowInSeconds: how long to gather after the first record (0-300).
-    #[arg(long, value_name = "SECONDS", default_value_t = 0, conflicts_with = "from_stack")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        conflicts_with = "from_stack"
+    )]
     batching_window: u64,
     /// FunctionResponseTypes: [ReportBatchItemFailures]: delete only the records the response
     /// does not name in `batchItemFailures`.
@@ -64,10 +81,20 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_max_level(tracing::Level::INFO)
+    // The SDK's credential chain warns about every provider it tries (IMDS off this machine);
+    // its errors still show, and the poller says when it falls back to local credentials.
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::INFO)
+        .with_target("aws_config", tracing::Level::ERROR);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false),
+        )
+        .with(filter)
         .init();
     let args = Args::parse();
     let invocation_timeout = Duration::from_secs(args.invocation_timeout);
@@ -80,7 +107,10 @@ async fn main() -> anyhow::Result<()> {
                 invocation_timeout,
             });
             if configs.is_empty() {
-                bail!("{} has no function with an SQS event source", path.display());
+                bail!(
+                    "{} has no function with an SQS event source",
+                    path.display()
+                );
             }
             let endpoint = args.endpoint_url.clone().or(stack.endpoint_url.clone());
             let region = args.region.clone().or(stack.region.clone());
@@ -114,7 +144,11 @@ async fn main() -> anyhow::Result<()> {
             if m.queue.fifo { "FIFO, " } else { "" },
             m.config.batch_size,
             m.config.batching_window.as_secs(),
-            if m.config.report_batch_item_failures { "ReportBatchItemFailures" } else { "whole-batch results" },
+            if m.config.report_batch_item_failures {
+                "ReportBatchItemFailures"
+            } else {
+                "whole-batch results"
+            },
             m.config.max_concurrency,
             m.queue.visibility_timeout.as_secs(),
             args.invoke_url,

@@ -20,6 +20,12 @@ use crate::sqs_error::SqsError;
 pub const MAX_WAIT: Duration = Duration::from_secs(20);
 /// Most messages one `ReceiveMessage` returns.
 pub const MAX_MESSAGES: u32 = 10;
+/// Longest long-poll on a FIFO queue. moto (5.2) decides which message groups are in flight
+/// once, when a receive starts: a long poll begun while every group was in flight returns
+/// nothing for its whole wait even after a group is deleted and free again, so each FIFO
+/// batch would stall for up to 20 s. Short long-polls bound that stall; against SQS they only
+/// cost more (empty) receives.
+pub const FIFO_MAX_WAIT: Duration = Duration::from_secs(1);
 /// Time a receive may take beyond its long-poll wait before it counts as failed.
 pub const RECEIVE_MARGIN: Duration = Duration::from_secs(10);
 
@@ -40,6 +46,7 @@ pub trait MessageSource: Send + Sync {
 pub struct SqsSource {
     client: aws_sdk_sqs::Client,
     queue_url: String,
+    max_wait: Duration,
 }
 
 impl SqsSource {
@@ -48,13 +55,20 @@ impl SqsSource {
         Self {
             client,
             queue_url: queue_url.into(),
+            max_wait: MAX_WAIT,
         }
+    }
+
+    /// Caps every long poll at `max_wait` (see [`FIFO_MAX_WAIT`]).
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait.min(MAX_WAIT);
+        self
     }
 }
 
 impl MessageSource for SqsSource {
     async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Message>, SqsError> {
-        let wait = wait.min(MAX_WAIT);
+        let wait = wait.min(self.max_wait);
         let bound = wait + RECEIVE_MARGIN;
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(switchyard::aws::CONNECT_TIMEOUT)

@@ -87,7 +87,11 @@ pub fn settle(
             let done: Vec<usize> = records
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| !r.message_id.as_deref().is_some_and(|id| failed.contains(id)))
+                .filter(|(_, r)| {
+                    !r.message_id
+                        .as_deref()
+                        .is_some_and(|id| failed.contains(id))
+                })
                 .map(|(i, _)| i)
                 .collect();
             Settlement {
@@ -130,7 +134,9 @@ fn failed_ids(records: &[SqsMessage], body: &[u8]) -> Result<HashSet<String>, St
             if known.contains(id) {
                 Ok(id.to_string())
             } else {
-                Err(format!("itemIdentifier {id:?} is not a record of this batch"))
+                Err(format!(
+                    "itemIdentifier {id:?} is not a record of this batch"
+                ))
             }
         })
         .collect()

@@ -34,7 +34,7 @@ use crate::fifo::GroupGate;
 use crate::invoke::{InvokeError, Invoker};
 use crate::progress::{BatchReport, Progress, queue_name};
 use crate::queue::{QueueInfo, describe};
-use crate::receive::SqsSource;
+use crate::receive::{FIFO_MAX_WAIT, SqsSource};
 use crate::response::settle;
 use crate::sqs_error::SqsError;
 
@@ -134,7 +134,8 @@ struct Counters {
 impl Counters {
     fn add(&self, report: &BatchReport) {
         self.batches.fetch_add(1, Ordering::Relaxed);
-        self.delivered.fetch_add(report.delivered, Ordering::Relaxed);
+        self.delivered
+            .fetch_add(report.delivered, Ordering::Relaxed);
         self.failed.fetch_add(report.failed, Ordering::Relaxed);
     }
 
@@ -197,7 +198,10 @@ async fn poll(
     counters: Arc<Counters>,
 ) {
     let Mapping { config, queue } = mapping;
-    let source = SqsSource::new(client.clone(), queue.url.clone());
+    let mut source = SqsSource::new(client.clone(), queue.url.clone());
+    if queue.fifo {
+        source = source.with_max_wait(FIFO_MAX_WAIT);
+    }
     let permits = Arc::new(Semaphore::new(
         usize::try_from(config.max_concurrency).unwrap_or(1),
     ));
@@ -295,14 +299,15 @@ async fn release(batch: &BatchContext, messages: &[Message]) {
     if messages.is_empty() {
         return;
     }
-    match acknowledge::release(&batch.client, &batch.queue.url, &receipt_handles(messages)).await
-    {
+    match acknowledge::release(&batch.client, &batch.queue.url, &receipt_handles(messages)).await {
         Ok(done) => tracing::info!(
             function = %batch.config.function_name,
             released = done.succeeded,
             "stopped while gathering: records made visible again"
         ),
-        Err(e) => tracing::warn!(error = %e, "cannot release gathered records; they reappear after their visibility timeout"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot release gathered records; they reappear after their visibility timeout")
+        }
     }
 }
 
@@ -345,13 +350,15 @@ impl BatchContext {
                     self.config.report_batch_item_failures,
                 );
                 report.reason = settlement.failure.as_ref().map(ToString::to_string);
-                let handles = receipt_handles(settlement.done.iter().filter_map(|i| messages.get(*i)));
+                let handles =
+                    receipt_handles(settlement.done.iter().filter_map(|i| messages.get(*i)));
                 if !handles.is_empty() {
                     match acknowledge::delete(&self.client, &self.queue.url, &handles).await {
                         Ok(done) => {
                             report.delivered = done.succeeded;
                             if !done.refused.is_empty() {
-                                let refused = format!("delete refused: {}", done.refused.join("; "));
+                                let refused =
+                                    format!("delete refused: {}", done.refused.join("; "));
                                 report.reason = Some(match report.reason.take() {
                                     Some(r) => format!("{r}; {refused}"),
                                     None => refused,
@@ -384,7 +391,12 @@ mod tests {
                 .attributes(MessageSystemAttributeName::MessageGroupId, g)
                 .build()
         };
-        let messages = [m("1", "b"), m("2", "a"), m("3", "b"), Message::builder().build()];
+        let messages = [
+            m("1", "b"),
+            m("2", "a"),
+            m("3", "b"),
+            Message::builder().build(),
+        ];
         assert_eq!(message_groups(&messages), ["b", "a"]);
     }
 }

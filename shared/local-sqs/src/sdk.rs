@@ -34,7 +34,11 @@ pub async fn sqs_client(endpoint_url: Option<&str>, region: Option<&str>) -> aws
     if endpoint.as_deref().is_some_and(is_loopback) && !has_credentials(&shared).await {
         tracing::info!("no AWS credentials configured: using dummy ones for the local endpoint");
         builder = builder.credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "local", "local", None, None, "switchyard-local-sqs",
+            "local",
+            "local",
+            None,
+            None,
+            "switchyard-local-sqs",
         )));
     }
     aws_sdk_sqs::Client::from_conf(builder.build())

@@ -42,7 +42,11 @@ impl SqsError {
 
     /// A failure the SDK did not report as an error (e.g. an answer without a field SQS always
     /// sends).
-    pub fn unexpected(operation: &'static str, queue_url: &str, message: impl Into<String>) -> Self {
+    pub fn unexpected(
+        operation: &'static str,
+        queue_url: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             operation,
             queue_url: queue_url.to_string(),

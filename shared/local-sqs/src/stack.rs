@@ -178,7 +178,10 @@ mod tests {
         let mappings = stack.mappings(DEFAULTS);
         assert_eq!(mappings.len(), 2, "receivers have no event source");
         let plain = &mappings[0];
-        assert_eq!(plain.function_name, "plain", "no binary: the function's name");
+        assert_eq!(
+            plain.function_name, "plain",
+            "no binary: the function's name"
+        );
         assert_eq!(plain.batch_size, 10);
         assert_eq!(plain.batching_window, Duration::ZERO);
         assert!(!plain.report_batch_item_failures);
