@@ -529,6 +529,9 @@ def describe_functions(resources: dict[str, Any], resolver: Resolver, queues: di
                                  ("FunctionResponseTypes", "function_response_types")):
                     if key in props:
                         source[out] = resolver.resolve(props[key])
+                concurrency = (props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+                if concurrency is not None:
+                    source["maximum_concurrency"] = resolver.resolve(concurrency)
                 functions[target]["event_sources"].append(source)
     return functions
 

@@ -3,10 +3,10 @@
 //!
 //! What the script writes per event source (from the template's
 //! `AWS::Lambda::EventSourceMapping`s): `queue` (logical id), `queue_url`, and, when the mapping
-//! sets them, `batch_size`, `maximum_batching_window_seconds` and `function_response_types`.
-//! It does not (yet) write `ScalingConfig.MaximumConcurrency` nor the function's `Timeout`: an
-//! optional `maximum_concurrency` per event source is read if present, otherwise the poller's
-//! `--max-concurrency`; the invocation timeout is always the poller's.
+//! sets them, `batch_size`, `maximum_batching_window_seconds`, `function_response_types` and
+//! `maximum_concurrency` (`ScalingConfig.MaximumConcurrency`); without the last, the poller's
+//! `--max-concurrency` applies. The script does not write the function's `Timeout`: the
+//! invocation timeout is always the poller's `--invocation-timeout`.
 //!
 //! The function is invoked by its `binary` (the name `cargo lambda watch` serves it under),
 //! falling back to its `name`. The stack's `endpoint_url` and `region` are where its queues
