@@ -339,3 +339,74 @@ text = { path = "data.issue.title", transforms = ["scream"] }
     assert!(output.contains("scream"), "{output}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The operator's loop (README, "Operating it"): a record dead-lettered because of a problem
+/// at the destination is replayed with the `switchyard` CLI once the problem is fixed, is
+/// delivered once, and `switchyard trace` shows both attempts.
+#[tokio::test]
+async fn a_dead_letter_replayed_with_the_cli_is_delivered_once_and_traced() {
+    let mut stack = Stack::start(&[]).await;
+    // Slack does not know the channel yet (the bot was not invited): permanent, dead-lettered.
+    stack.slack.push_fault(Fault::error("channel_not_found"));
+    let response = stack.deliver(&[github_issue("gh-replay-1")]).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(stack.metrics()["dead_lettered"], 1.0);
+    assert_eq!(depth(&stack.moto, &stack.dlq).await, 1);
+
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(binary("switchyard"))
+            .args(args)
+            .env_remove("IDEMPOTENCY_TABLE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .envs(stack.moto.env())
+            .output()
+            .expect("run switchyard");
+        assert!(
+            output.status.success(),
+            "switchyard {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // Listing shows the class and reason and consumes nothing.
+    let listed = cli(&["dlq", "slack-notify", "--dlq-url", &stack.dlq]);
+    assert!(listed.contains("permanent"), "{listed}");
+    assert!(listed.contains("channel_not_found"), "{listed}");
+
+    // The channel is fixed (the stand-in now accepts the post); replay, then deliver.
+    let replayed = cli(&[
+        "replay",
+        "slack-notify",
+        "--dlq-url",
+        &stack.dlq,
+        "--queue-url",
+        &stack.url,
+        "--class",
+        "permanent",
+    ]);
+    assert!(replayed.contains('1'), "{replayed}");
+    assert_eq!(depth(&stack.moto, &stack.dlq).await, 0);
+    let event = stack.next_batch().await;
+    let response = stack.invoke(&event).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(stack.slack.posted().len(), 1, "delivered once");
+
+    let trace = cli(&[
+        "trace",
+        "slack-notify",
+        "gh-replay-1",
+        "--source",
+        "github",
+        "--table",
+        TABLE,
+        "--json",
+    ]);
+    let record: Value = serde_json::from_str(&trace).expect("trace --json is JSON");
+    let text = record.to_string();
+    assert!(text.contains("\"attempts\":2"), "{text}");
+    assert!(text.contains("delivered"), "{text}");
+    assert!(
+        text.contains("channel_not_found"),
+        "the last error is kept: {text}"
+    );
+}
