@@ -232,7 +232,7 @@ impl BodyClassifier for InputRejection<'_> {
                 let reason = reason(category, message);
                 for (i, id) in self.ids.iter().enumerate() {
                     let by_context = ids.iter().any(|n| n.eq_ignore_ascii_case(id));
-                    let by_message = message.is_some_and(|m| m.contains(id));
+                    let by_message = message.is_some_and(|m| mentions(m, id));
                     if (by_context || by_message) && !named.iter().any(|(j, _)| *j == i) {
                         named.push((i, reason.clone()));
                     }
@@ -264,6 +264,24 @@ impl BodyClassifier for InputRejection<'_> {
     ) -> Option<std::time::Duration> {
         HubSpotErrors.retry_after_hint(status, headers, body)
     }
+}
+
+/// Whether `text` names `id` as a whole token, not as part of a longer address (`a@x.co`
+/// inside `ba@x.co` or `a@x.com`): a wrong match would dead-letter a good contact.
+fn mentions(text: &str, id: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '@' | '_' | '+' | '-' | '%');
+    !id.is_empty()
+        && text.match_indices(id).any(|(start, _)| {
+            let before = text[..start].chars().next_back();
+            let mut after = text[start + id.len()..].chars();
+            let ends = match after.next() {
+                None => true,
+                // A dot ends the address when what follows it cannot continue one.
+                Some('.') => !after.next().is_some_and(part),
+                Some(c) => !part(c),
+            };
+            ends && !before.is_some_and(|c| part(c) || c == '.')
+        })
 }
 
 #[cfg(test)]
@@ -388,6 +406,25 @@ mod tests {
             br#"{"category":"VALIDATION_ERROR","message":"no"}"#,
         );
         assert!(silent.named().is_empty());
+    }
+
+    #[test]
+    fn a_message_names_an_input_only_as_a_whole_address() {
+        assert!(mentions("Email a@x.co is invalid", "a@x.co"));
+        assert!(mentions("Email a@x.co. Fix it", "a@x.co"));
+        assert!(mentions("invalid: a@x.co", "a@x.co"));
+        assert!(!mentions("Email ba@x.co is invalid", "a@x.co"));
+        assert!(!mentions("Email a@x.com is invalid", "a@x.co"));
+        assert!(!mentions("Email a@x.co.uk is invalid", "a@x.co"));
+        assert!(!mentions("anything", ""));
+
+        let ids = ["a@x.co", "ba@x.co"];
+        let rejection = InputRejection::new(&ids);
+        let body = json!({"status": "error", "category": "VALIDATION_ERROR",
+            "message": "Property values were not valid: INVALID_EMAIL for ba@x.co"});
+        rejection.classify_body(StatusCode::BAD_REQUEST, body.to_string().as_bytes());
+        let named: Vec<usize> = rejection.named().into_iter().map(|(i, _)| i).collect();
+        assert_eq!(named, [1]);
     }
 
     #[test]
