@@ -418,3 +418,52 @@ async fn a_429_without_retry_after_waits_for_hubspots_ten_second_window() {
     assert!(failures(&response).is_empty(), "{response:?}");
     assert!(stack.hubspot.contact("a@example.com").is_some());
 }
+
+#[tokio::test]
+async fn a_mapping_that_requires_the_owner_fails_the_record_when_none_resolves() {
+    let dir = std::env::temp_dir().join(format!("hubspot-mapping-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("owner-required.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[rule]]
+name = "stripe-customer-owned"
+source = "stripe"
+type = "customer.created"
+[rule.fields]
+email = { path = "data.data.object.email", required = true }
+owner_email = { path = "data.data.object.metadata.owner_email" }
+owner_required = { value = true }
+"#,
+    )
+    .unwrap();
+    let mut stack = Stack::start(&[("MAPPING_FILE", file.to_str().unwrap())]).await;
+
+    let response = stack
+        .deliver(&[
+            stripe_customer("evt_owned", "a@example.com", Some("jane.doe@example.com")),
+            stripe_customer("evt_orphan", "b@example.com", Some("nobody@example.com")),
+        ])
+        .await;
+
+    assert!(failures(&response).is_empty(), "{response:?}");
+    let owned = stack.hubspot.contact("a@example.com").expect("written");
+    assert_eq!(
+        owned.properties.get("hubspot_owner_id").map(String::as_str),
+        Some("101")
+    );
+    assert!(
+        stack.hubspot.contact("b@example.com").is_none(),
+        "not written without its owner"
+    );
+    assert_eq!(stack.metrics()["dead_lettered"], 1.0);
+    let dead = stack.dead_letters(5).await;
+    assert_eq!(attribute(&dead[0], "switchyard.error.class"), "permanent");
+    let reason = attribute(&dead[0], "switchyard.error.reason");
+    assert!(reason.contains("owner not found"), "{reason}");
+    assert!(
+        !reason.contains("nobody@"),
+        "no e-mail in the reason: {reason}"
+    );
+}
