@@ -26,6 +26,31 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Whether the server on `port` is moto: its API answers `GET /moto-api/data.json` with 200
+/// and a JSON object (a stand-in or another service would not).
+fn answers_as_moto(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    let _ = stream.take(64 * 1024).read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    let ok = answer
+        .lines()
+        .next()
+        .is_some_and(|status| status.split_whitespace().nth(1) == Some("200"));
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    ok && body.trim_start().starts_with('{')
+}
+
 fn moto_binary() -> PathBuf {
     std::env::var_os("MOTO_SERVER")
         .map(PathBuf::from)
@@ -66,7 +91,9 @@ impl Moto {
                     last_error = format!("moto_server exited with {status} on port {port}");
                     break;
                 }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Something answering on the port is not enough: another test's stand-in may
+                // have taken it between free_port() and moto's bind. Ask moto itself.
+                if answers_as_moto(port) && matches!(child.try_wait(), Ok(None)) {
                     return Moto { child, endpoint };
                 }
                 std::thread::sleep(Duration::from_millis(50));
