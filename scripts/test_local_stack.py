@@ -42,12 +42,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answers_as_moto(port: int) -> bool:
+    """Whether the server on `port` is moto: `GET /moto-api/data.json` gives 200 and JSON."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            conn.sendall(f"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+    except OSError:
+        return False
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split()
+    return len(status) > 1 and status[1] == b"200" and body.lstrip().startswith(b"{")
+
+
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     """A fresh moto server on a free loopback port, once it answers (retries on another port if
     the one picked was taken in between)."""
     binary = os.environ.get("MOTO_SERVER") or str(ROOT / ".venv" / "bin" / "moto_server")
     if not Path(binary).exists():
-        raise unittest.SkipTest(f"moto_server not found at {binary}: run `make setup` first")
+        raise RuntimeError(f"moto_server not found at {binary}: run `make setup` first")
     last = ""
     for _ in range(5):
         port = free_port()
@@ -59,11 +74,11 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
             if proc.poll() is not None:
                 last = f"moto_server exited with {proc.returncode} on port {port}"
                 break
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            # Something listening is not enough: another process may have taken the port
+            # between free_port() and moto's bind. Ask moto's own API.
+            if answers_as_moto(port) and proc.poll() is None:
                 return proc, f"http://127.0.0.1:{port}"
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         stop(proc)
         last = last or f"moto_server did not answer on port {port} within 30 s"
     raise RuntimeError(f"could not start moto: {last}")
