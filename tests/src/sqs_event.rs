@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{Message, MessageAttributeValue, QueueAttributeName};
 
 use crate::moto::Moto;
@@ -77,35 +77,11 @@ pub async fn receive_n(moto: &Moto, url: &str, n: usize) -> Vec<Message> {
     got
 }
 
-/// The record Lambda's poller would make of a received message.
+/// The record Lambda's poller would make of a received message: the local event source's own
+/// builder (`switchyard_local_sqs::event::record`), so tests and `switchyard-local-sqs` hand
+/// functions the same records.
 pub fn to_record(message: &Message, arn: &str) -> SqsMessage {
-    let mut r = SqsMessage::default();
-    r.message_id = message.message_id.clone();
-    r.receipt_handle = message.receipt_handle.clone();
-    r.body = message.body.clone();
-    r.md5_of_body = message.md5_of_body.clone();
-    r.md5_of_message_attributes = message.md5_of_message_attributes.clone();
-    r.attributes = message
-        .attributes
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
-        .collect();
-    r.message_attributes = message
-        .message_attributes
-        .iter()
-        .flatten()
-        .map(|(k, v)| {
-            let mut a = SqsMessageAttribute::default();
-            a.data_type = Some(v.data_type().to_string());
-            a.string_value = v.string_value().map(str::to_string);
-            (k.clone(), a)
-        })
-        .collect();
-    r.event_source_arn = Some(arn.to_string());
-    r.event_source = Some("aws:sqs".into());
-    r.aws_region = Some("us-east-1".into());
-    r
+    switchyard_local_sqs::event::record(message, arn, "us-east-1")
 }
 
 /// An event of the given records.
