@@ -68,12 +68,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
         let secret_id = set(SECRET_ID_ENV).ok_or(ConfigError::Missing(SECRET_ID_ENV))?;
-        let rate_limit = match RateLimit::from_lookup(RATE_LIMIT_ENV, &lookup)? {
-            Some(limit) => limit,
-            None => DEFAULT_RATE_LIMIT
-                .parse()
-                .map_err(|_| ConfigError::Missing(RATE_LIMIT_ENV))?,
-        };
+        let rate_limit = RateLimit::from_lookup_or(RATE_LIMIT_ENV, &lookup, DEFAULT_RATE_LIMIT)?;
         Ok(Self {
             secret_id,
             rate_limit,

@@ -133,6 +133,24 @@ impl RateLimit {
             _ => Ok(None),
         }
     }
+
+    /// The rate in `variable`, or `default` (text in the same form) when it is unset or blank:
+    /// a function with a documented default rate. An invalid value, or an invalid `default`,
+    /// is an error naming the variable.
+    pub fn from_lookup_or(
+        variable: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+        default: &str,
+    ) -> Result<Self, RateLimitEnvError> {
+        match Self::from_lookup(variable, lookup)? {
+            Some(limit) => Ok(limit),
+            None => default.parse().map_err(|reason| RateLimitEnvError {
+                variable: variable.to_owned(),
+                value: default.to_owned(),
+                reason,
+            }),
+        }
+    }
 }
 
 impl fmt::Display for RateLimit {
@@ -393,5 +411,19 @@ mod tests {
              (expected e.g. `1/s`, `100/10s` or `1/s burst 3`)"
         );
         assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn a_default_applies_when_the_variable_is_unset_and_errors_name_the_variable() {
+        let unset = RateLimit::from_lookup_or("RATE", |_| None, "100/10s").unwrap();
+        assert_eq!(unset.interval(), Duration::from_millis(100));
+        let blank = RateLimit::from_lookup_or("RATE", |_| Some("  ".into()), "1/s").unwrap();
+        assert_eq!(blank.interval(), Duration::from_secs(1));
+        let set = RateLimit::from_lookup_or("RATE", |_| Some("5/s".into()), "1/s").unwrap();
+        assert_eq!(set.interval(), Duration::from_millis(200));
+        let bad = RateLimit::from_lookup_or("RATE", |_| Some("fast".into()), "1/s").unwrap_err();
+        assert!(bad.to_string().contains("RATE"), "{bad}");
+        let bad_default = RateLimit::from_lookup_or("RATE", |_| None, "often").unwrap_err();
+        assert!(bad_default.to_string().contains("RATE"), "{bad_default}");
     }
 }
