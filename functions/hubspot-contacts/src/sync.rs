@@ -331,32 +331,21 @@ impl BatchHandler for HubSpotContacts {
         }
 
         // Owners, all at once: the cache sends one request per distinct e-mail.
-        let owners = join_all(prepared.iter_mut().map(|p| async {
-            let note = self.resolve_owner(&mut p.contact).await;
-            (p.index, note)
-        }))
+        let notes = join_all(
+            prepared
+                .iter_mut()
+                .map(|p| self.resolve_owner(&mut p.contact)),
+        )
         .await;
         let mut ready = Vec::with_capacity(prepared.len());
-        let failed: HashMap<usize, Error> = owners
-            .into_iter()
-            .filter_map(|(index, note)| match note {
+        for (mut p, note) in prepared.into_iter().zip(notes) {
+            match note {
                 Ok(note) => {
-                    if let Some(p) = prepared.iter_mut().find(|p| p.index == index) {
-                        p.note = note;
-                    }
-                    None
+                    p.note = note;
+                    ready.push(p);
                 }
-                Err(e) => Some((index, e)),
-            })
-            .collect();
-        for p in prepared {
-            match failed.get(&p.index) {
-                Some(_) => {}
-                None => ready.push(p),
+                Err(e) => results[p.index] = Some(Err(e)),
             }
-        }
-        for (index, e) in failed {
-            results[index] = Some(Err(e));
         }
 
         // Rounds: one e-mail at most once per call (HubSpot refuses a batch naming an id
