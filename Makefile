@@ -6,7 +6,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(VENV)/bin/moto_server
 CARGO ?= cargo
 
-.PHONY: setup build test lint fmt package bench demo samples deploy clean template
+.PHONY: setup build test lint fmt package bench demo dev samples deploy clean template
 
 ## setup: idempotent: .venv with pinned moto, cargo-lambda, ziglang; the arm64 target.
 setup:
@@ -57,9 +57,17 @@ bench: setup
 samples: setup
 	$(CARGO) run -q -p switchyard-e2e --bin switchyard-sample -- --all --functions-dir functions
 
-## demo: the main job end to end on one machine.
+## demo: the main job end to end on one machine: the template's stack on moto, the functions
+## under cargo lambda watch, the local SQS event source, the Slack and HubSpot stand-ins, a
+## scripted set of signed webhooks, and a report checked against the script (non-zero exit on
+## a mismatch).
 demo: setup
 	@scripts/demo.sh
+
+## dev: the same stack left running (functions rebuilt on change) until Ctrl-C; it prints the
+## Function URLs, the stand-ins and the commands to try. DEV_ARGS passes switchyard-dev flags.
+dev: setup
+	@scripts/dev.sh $(DEV_ARGS)
 
 ## deploy: build every function with `sam build` (cargo-lambda, arm64) and deploy the SAM
 ## template to the AWS account of your credentials: `sam deploy --guided` the first time (answers

@@ -25,8 +25,8 @@ CloudFormation it produces declares:
    Re-running against the same emulator is fine: existing queues, secrets and tables are kept
    (secret values are put again).
 3. Prints JSON: the queues (name, URL, ARN), secrets (name, ARN, never the value), tables
-   (name, ARN), and each function of the translated template with its binary, its environment
-   resolved against what was created (SECRET_ID, QUEUE_URL, DLQ_URL, IDEMPOTENCY_TABLE, ...), its
+   (name, ARN), and each function of the translated template with its binary, its timeout
+   (seconds), its environment resolved against what was created (SECRET_ID, QUEUE_URL, DLQ_URL, IDEMPOTENCY_TABLE, ...), its
    SQS event sources and whether it has a Function URL: what a local runner needs to start the
    functions against the emulator.
 
@@ -510,8 +510,10 @@ def describe_functions(resources: dict[str, Any], resolver: Resolver, queues: di
         except StackError as e:
             raise StackError(f"function {lid}: {e}") from None
         binary = (resource.get("Metadata", {}).get("BuildProperties", {}) or {}).get("Binary")
+        timeout = props.get("Timeout")
         functions[lid] = {"name": name, "binary": binary,
                           "environment": {k: str(v) for k, v in environment.items()},
+                          "timeout": resolver.resolve(timeout) if timeout is not None else None,
                           "function_url": False, "event_sources": []}
     for lid, resource in sorted(resources.items()):
         props = resource.get("Properties", {})

@@ -224,11 +224,21 @@ pub fn invocation_deadline(ctx: &lambda_runtime::Context) -> Option<Instant> {
     deadline_from_epoch_millis(ctx.deadline, SystemTime::now(), Instant::now())
 }
 
+/// Deadlines below this many milliseconds (10^12: 2001-09-09 as an epoch time) are durations
+/// from now, not epoch times: see [`deadline_from_epoch_millis`].
+pub const RELATIVE_DEADLINE_LIMIT_MS: u64 = 1_000_000_000_000;
+
 /// Converts a wall-clock deadline in Unix epoch milliseconds (Lambda's
 /// `lambda-runtime-deadline-ms`) to an [`Instant`], given the same moment on both clocks.
 ///
 /// A deadline already passed maps to `now_instant` (no retry will fit); `0` and deadlines too far
 /// ahead to represent map to `None` (no deadline).
+///
+/// A value below [`RELATIVE_DEADLINE_LIMIT_MS`] cannot be a Lambda deadline (it would fall
+/// before September 2001) and is read as the time left from now: `cargo lambda watch` (1.9)
+/// sends its timeout that way (`lambda-runtime-deadline-ms: 600000`), and read as an epoch
+/// time it would make every invocation look already past its deadline, so a deliverer run
+/// locally would hand back every record unstarted.
 pub fn deadline_from_epoch_millis(
     epoch_millis: u64,
     now: SystemTime,
@@ -236,6 +246,9 @@ pub fn deadline_from_epoch_millis(
 ) -> Option<Instant> {
     if epoch_millis == 0 {
         return None;
+    }
+    if epoch_millis < RELATIVE_DEADLINE_LIMIT_MS {
+        return now_instant.checked_add(Duration::from_millis(epoch_millis));
     }
     let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(epoch_millis))?;
     let remaining = at.duration_since(now).unwrap_or(Duration::ZERO);
@@ -493,6 +506,16 @@ mod tests {
             "a passed deadline is now"
         );
         assert_eq!(deadline_from_epoch_millis(0, now, now_instant), None);
+        // cargo lambda watch's form: the time left, in milliseconds.
+        assert_eq!(
+            deadline_from_epoch_millis(600_000, now, now_instant),
+            Some(now_instant + Duration::from_secs(600))
+        );
+        assert_eq!(
+            deadline_from_epoch_millis(RELATIVE_DEADLINE_LIMIT_MS, now, now_instant),
+            Some(now_instant),
+            "2001 as an epoch time is long past"
+        );
 
         let mut ctx = lambda_runtime::Context::default();
         assert_eq!(invocation_deadline(&ctx), None);

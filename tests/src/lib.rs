@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod deliverer;
+pub mod demo;
 pub mod destination;
 pub mod function_url;
 pub mod hubspot;
@@ -12,3 +13,4 @@ pub mod providers;
 pub mod runtime_api;
 pub mod slack;
 pub mod sqs_event;
+pub mod stack;

@@ -67,23 +67,35 @@ pub struct Moto {
 impl Moto {
     /// Starts a fresh emulator and waits until it answers. Retries on another port if the one it
     /// picked was taken in between (tests start emulators concurrently).
+    ///
+    /// # Panics
+    /// When no emulator could be started (see [`Moto::try_start`]).
     pub fn start() -> Moto {
+        Self::try_start(None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts a fresh emulator on `port` (`None`: a free one, retried on another if taken in
+    /// between) and waits until it answers; an error names what went wrong (moto missing, the
+    /// port taken, no answer within 30 s).
+    pub fn try_start(port: Option<u16>) -> Result<Moto, String> {
         let binary = moto_binary();
-        assert!(
-            binary.exists(),
-            "moto_server not found at {}: run `make setup` first",
-            binary.display()
-        );
+        if !binary.exists() {
+            return Err(format!(
+                "moto_server not found at {}: run `make setup` first",
+                binary.display()
+            ));
+        }
         let mut last_error = String::new();
-        for _ in 0..5 {
-            let port = free_port();
+        let tries = if port.is_some() { 1 } else { 5 };
+        for _ in 0..tries {
+            let port = port.unwrap_or_else(free_port);
             let mut child = Command::new(&binary)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("spawn moto_server");
+                .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
             let endpoint = format!("http://127.0.0.1:{port}");
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
@@ -94,7 +106,7 @@ impl Moto {
                 // Something answering on the port is not enough: another test's stand-in may
                 // have taken it between free_port() and moto's bind. Ask moto itself.
                 if answers_as_moto(port) && matches!(child.try_wait(), Ok(None)) {
-                    return Moto { child, endpoint };
+                    return Ok(Moto { child, endpoint });
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -104,7 +116,7 @@ impl Moto {
                 last_error = format!("moto_server did not answer on port {port} within 30 s");
             }
         }
-        panic!("could not start moto: {last_error}");
+        Err(format!("could not start moto: {last_error}"))
     }
 
     /// The environment a child process (a function binary) needs to reach this emulator.

@@ -206,6 +206,8 @@ pub struct Request {
     pub at: Instant,
     /// The `channel` of its body, when it had one.
     pub channel: Option<String>,
+    /// The `text` of its body, when it had one (which message a 429 refused).
+    pub text: Option<String>,
     /// How it was answered.
     pub outcome: Outcome,
 }
@@ -401,11 +403,14 @@ async fn post_message(
 ) -> Response {
     let at = Instant::now();
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-    let channel = parsed
-        .as_ref()
-        .and_then(|b| b.get("channel"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|b| b.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let channel = (field("channel"), field("text"));
     let fault = shared.faults.lock().expect("lock").pop_front();
     let (outcome, response) = match fault {
         None => shared.answer(&headers, parsed.as_ref(), at, false),
@@ -454,11 +459,15 @@ fn status_answer(status: u16, retry_after: Option<u32>) -> Response {
     response
 }
 
+/// A request's `channel` and `text`.
+type Said = (Option<String>, Option<String>);
+
 impl Shared {
-    fn record(&self, at: Instant, channel: Option<String>, outcome: Outcome) {
+    fn record(&self, at: Instant, (channel, text): Said, outcome: Outcome) {
         self.requests.lock().expect("lock").push(Request {
             at,
             channel,
+            text,
             outcome,
         });
     }
