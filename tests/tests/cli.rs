@@ -3,7 +3,8 @@
 //! wrote. `trace` (a record found by source and by scan; an event without one), `dlq` (the
 //! runner's attributes, nothing consumed; queues found by flag, variable and stack naming),
 //! `replay` (all, by class, by type glob, dry run; a send that fails deletes nothing), `sign`
-//! (checked by the kit's verifiers) and `automap` (a Stripe customer against HubSpot's
+//! (checked by the kit's verifiers; GitHub's and Shopify's requests also by their receivers,
+//! which must make an event of them) and `automap` (a Stripe customer against HubSpot's
 //! contact properties, loaded by the kit's mapping loader).
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
@@ -21,6 +22,7 @@ use switchyard::envelope::CloudEvent;
 use switchyard::idempotency::{IdempotencyConfig, IdempotencyLayer};
 use switchyard::invocation::Invocation;
 use switchyard::mapping::{FieldType, Mapping, Schema};
+use switchyard::receiver::{Decision, Delivery, Provider, header_map};
 use switchyard::retry::RetryPolicy;
 use switchyard::webhook::{FixedClock, Scheme, SecretSet, Verifier};
 use switchyard_e2e::moto::Moto;
@@ -611,22 +613,26 @@ fn sign_prints_headers_the_kits_verifiers_accept() {
             "whsec_c3dpdGNoeWFyZC1zdGFuZGFyZC13ZWJob29rcy1rZXk=",
         ),
     ];
+    let t = T.to_string();
     for (provider, scheme, secret) in cases {
-        let output = cli(
-            None,
-            &[("TEST_SIGNING_SECRET", secret)],
-            &[
-                "sign",
-                provider,
-                body_arg,
-                "--secret-env",
-                "TEST_SIGNING_SECRET",
-                "--timestamp",
-                &T.to_string(),
-                "--url",
-                "http://127.0.0.1:9000/",
-            ],
-        );
+        // What the provider's receiver needs besides the signature: GitHub's event name,
+        // Shopify's topic. GitHub signs no time, so it takes no --timestamp.
+        let extra: &[&str] = match provider {
+            "github" => &["--event", "issues", "--delivery-id", "d-cli-1"],
+            "shopify" => &["--topic", "customers/create", "--timestamp", &t],
+            _ => &["--timestamp", &t],
+        };
+        let mut args = vec![
+            "sign",
+            provider,
+            body_arg,
+            "--secret-env",
+            "TEST_SIGNING_SECRET",
+            "--url",
+            "http://127.0.0.1:9000/",
+        ];
+        args.extend_from_slice(extra);
+        let output = cli(None, &[("TEST_SIGNING_SECRET", secret)], &args);
         assert!(output.status.success(), "{provider}: {}", stderr(&output));
         let text = stdout(&output);
         assert!(!text.contains(secret), "{provider}: the secret is printed");
@@ -653,9 +659,49 @@ fn sign_prints_headers_the_kits_verifiers_accept() {
             curl.contains(&format!("--data-binary '@{body_arg}'")),
             "{curl}"
         );
+        for (name, value) in &pairs {
+            assert!(
+                curl.contains(&format!("-H '{name}: {value}'")),
+                "{provider}: {name} not in {curl}"
+            );
+        }
+        // The receiver makes an event of the printed request: it carries the event's name.
+        let map = header_map(pairs.as_slice()).unwrap();
+        let delivery = Delivery {
+            headers: &map,
+            body,
+        };
+        let decision = match provider {
+            "github" => Some(github_webhook::GitHub.describe(&delivery)),
+            "shopify" => Some(shopify_webhook::Shopify.describe(&delivery)),
+            _ => None,
+        };
+        let Some(decision) = decision else { continue };
+        let Ok(Decision::Enqueue(info)) = decision else {
+            panic!("{provider}: {decision:?}\n{text}")
+        };
+        let header = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| *v)
+                .unwrap_or_else(|| panic!("{provider}: no {name} in\n{text}"))
+        };
+        if provider == "github" {
+            assert_eq!(header("x-github-event"), "issues");
+            assert_eq!(header("x-github-delivery"), "d-cli-1");
+            assert_eq!((info.id.as_str(), info.ty.as_str()), ("d-cli-1", "issues"));
+        } else {
+            assert_eq!(header("x-shopify-topic"), "customers/create");
+            assert_eq!(info.ty, "customers/create");
+            assert_eq!(info.id, header("x-shopify-event-id"));
+            assert_eq!(info.subject.as_deref(), Some("example.myshopify.com"));
+            assert_eq!(info.time.map(|t| t.unix_timestamp()), Some(T));
+        }
     }
 
-    // The reject paths: no secret, an unset variable, a missing file, an unknown provider.
+    // The reject paths: no secret, an unset variable, a missing file, an unknown provider,
+    // github without its event, shopify without its topic, a flag for another provider.
     let no_secret = cli(None, &[], &["sign", "stripe", body_arg]);
     assert_eq!(no_secret.status.code(), Some(2));
     let unset = cli(
@@ -665,6 +711,8 @@ fn sign_prints_headers_the_kits_verifiers_accept() {
             "sign",
             "github",
             body_arg,
+            "--event",
+            "push",
             "--secret-env",
             "SWITCHYARD_UNSET_VAR",
         ],
@@ -678,12 +726,41 @@ fn sign_prints_headers_the_kits_verifiers_accept() {
     let no_file = cli(
         None,
         &[],
-        &["sign", "github", "/nonexistent/x.json", "--secret", "s"],
+        &[
+            "sign",
+            "github",
+            "/nonexistent/x.json",
+            "--event",
+            "push",
+            "--secret",
+            "s",
+        ],
     );
     assert_eq!(no_file.status.code(), Some(1));
     assert!(stderr(&no_file).contains("could not read /nonexistent/x.json"));
     let unknown = cli(None, &[], &["sign", "paypal", body_arg, "--secret", "s"]);
     assert_eq!(unknown.status.code(), Some(2));
+    for (args, says) in [
+        (
+            &["sign", "github", body_arg, "--secret", "s"][..],
+            "github needs --event <NAME>",
+        ),
+        (
+            &["sign", "shopify", body_arg, "--secret", "s"][..],
+            "shopify needs --topic <TOPIC>",
+        ),
+        (
+            &[
+                "sign", "github", body_arg, "--secret", "s", "--event", "push", "--topic", "a/b",
+            ][..],
+            "--topic does not apply to github",
+        ),
+    ] {
+        let refused = cli(None, &[], args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&refused).contains(says), "{}", stderr(&refused));
+        assert!(stdout(&refused).is_empty(), "{args:?}: printed a request");
+    }
 }
 
 /// HubSpot's contact properties, as its properties API lists them (trimmed).
