@@ -73,7 +73,7 @@ async fn main() -> ExitCode {
     };
     let stack = tokio::select! {
         stack = LocalStack::start(options) => stack,
-        _ = tokio::signal::ctrl_c() => {
+        _ = switchyard_e2e::stack::interrupted() => {
             eprintln!("\nswitchyard-demo: interrupted; stopping what was started");
             return ExitCode::from(130);
         }
@@ -92,7 +92,7 @@ async fn main() -> ExitCode {
     ));
     let outcome = tokio::select! {
         report = demo::run(&stack, &say) => Some(report),
-        _ = tokio::signal::ctrl_c() => None,
+        _ = switchyard_e2e::stack::interrupted() => None,
     };
     say("stopping the stack");
     stack.stop().await;

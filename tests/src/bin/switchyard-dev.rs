@@ -126,7 +126,7 @@ async fn main() -> ExitCode {
     };
     let stack = tokio::select! {
         stack = LocalStack::start(options) => stack,
-        _ = tokio::signal::ctrl_c() => {
+        _ = switchyard_e2e::stack::interrupted() => {
             eprintln!("\nswitchyard-dev: interrupted; stopping what was started");
             return ExitCode::from(130);
         }
@@ -178,22 +178,30 @@ fn instructions(stack: &LocalStack, work_dir: &std::path::Path) -> String {
         work_dir.display(),
         stack.description_path.display(),
     ));
-    let stripe = stack
-        .functions
-        .get("stripe-webhook")
-        .map_or_else(String::new, |s| s.function_url());
+    let url = |name: &str| {
+        stack
+            .functions
+            .get(name)
+            .map_or_else(String::new, |s| s.function_url())
+    };
     text.push_str(&format!(
-        "\nSend a signed sample (the receivers' local signing secrets are the test secrets):\n  \
-         export STRIPE_SECRET='{}'\n  \
-         target/debug/switchyard sign stripe functions/stripe-webhook/samples/event.json --secret-env STRIPE_SECRET\n  \
-         (then run the curl command it prints against {stripe})\n\
+        "\nSend a signed webhook (the receivers' local signing secrets are the test secrets); each \
+         command prints a curl command to run:\n  \
+         export GITHUB_SECRET=\"{github}\" STRIPE_SECRET='{stripe}'\n  \
+         target/debug/switchyard sign github functions/github-webhook/samples/pull_request.opened.json \
+         --event pull_request --secret-env GITHUB_SECRET --url {github_url}     # -> Slack\n  \
+         target/debug/switchyard sign stripe functions/stripe-webhook/samples/customer.created.json \
+         --secret-env STRIPE_SECRET --url {stripe_url}     # -> HubSpot\n\
          Read what happened (Slack messages and HubSpot contacts are printed below as they arrive):\n  \
          export AWS_ENDPOINT_URL={} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local\n  \
          target/debug/switchyard trace slack-notify <event-id> --stack {stack_name}\n  \
          target/debug/switchyard dlq slack-notify --stack {stack_name}\n  \
          target/debug/switchyard replay slack-notify --dry-run --stack {stack_name}\n",
-        providers::test_secret("stripe-webhook"),
         stack.endpoint(),
+        github = providers::test_secret("github-webhook"),
+        stripe = providers::test_secret("stripe-webhook"),
+        github_url = url("github-webhook"),
+        stripe_url = url("stripe-webhook"),
         stack_name = stack.description.stack_name,
     ));
     text
@@ -203,9 +211,11 @@ fn instructions(stack: &LocalStack, work_dir: &std::path::Path) -> String {
 async fn watch_arrivals(stack: &LocalStack) {
     let (mut posts, mut writes) = (0, 0);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let stop = switchyard_e2e::stack::interrupted();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return,
+            _ = &mut stop => return,
             _ = tick.tick() => {}
         }
         let posted = stack.slack.posted();

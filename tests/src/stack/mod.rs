@@ -490,3 +490,23 @@ fn fastrand_suffix() -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos())
 }
+
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT), SIGTERM (`kill`, `timeout`,
+/// a CI runner) or SIGHUP (the terminal closed). The stack's binaries wait on this rather than
+/// on Ctrl-C alone, so that any of them stops everything they started instead of killing the
+/// process and leaving `cargo lambda watch` and the functions running.
+pub async fn interrupted() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}
