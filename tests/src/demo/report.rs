@@ -48,7 +48,8 @@ pub struct Totals {
     pub hubspot_contacts: usize,
     /// Copies acknowledged without a call.
     pub deduped: usize,
-    /// Events retried after a 429.
+    /// Events retried after being throttled (a 429 from Slack, or the function's own rate
+    /// limiter asking for a longer wait than it takes inline).
     pub retried_after_429: usize,
     /// 429 answers Slack gave.
     pub answers_429: usize,
@@ -380,7 +381,7 @@ impl fmt::Display for Report {
         writeln!(f, "   deduped              {:>3}", t.deduped)?;
         writeln!(
             f,
-            "   retried after 429    {:>3}  ({} answers 429 from Slack)",
+            "   throttled, retried   {:>3}  ({} answer(s) 429 from Slack, honoured; the rest: waits for its own rate limiter)",
             t.retried_after_429, t.answers_429
         )?;
         writeln!(
