@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 pub mod connection;
+pub mod control;
 pub mod deliverer;
 pub mod demo;
 pub mod destination;

@@ -48,7 +48,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
 use crate::connection::{Connection, CuttableListener};
@@ -262,6 +262,17 @@ impl SlackStandIn {
         let app = Router::new()
             .route("/api/chat.postMessage", post(post_message))
             .route("/api/{method}", post(unknown_method))
+            .route(
+                "/_standin/faults",
+                post(control_push)
+                    .delete(control_clear)
+                    .get(control_pending),
+            )
+            .route("/_standin/messages", get(control_messages))
+            .route(
+                "/_standin/channels/{channel}",
+                put(control_add_channel).delete(control_remove_channel),
+            )
             .with_state(shared.clone());
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
@@ -393,6 +404,63 @@ fn slack_error(code: &str) -> Response {
 
 async fn unknown_method(Path(_method): Path<String>) -> Response {
     slack_error("unknown_method")
+}
+
+// The control endpoint (`crate::control`): not Slack's, for people driving `make dev`.
+
+async fn control_push(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let order =
+        match crate::control::FaultOrder::parse(&body).and_then(|o| Ok((o.slack()?, o.count()))) {
+            Ok(order) => order,
+            Err(e) => {
+                return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": e}))).into_response();
+            }
+        };
+    let (fault, count) = order;
+    let mut faults = shared.faults.lock().expect("lock");
+    faults.extend(std::iter::repeat_n(fault, count));
+    axum::Json(crate::control::queued(count, faults.len())).into_response()
+}
+
+async fn control_clear(State(shared): State<Arc<Shared>>) -> Response {
+    let mut faults = shared.faults.lock().expect("lock");
+    let cleared = faults.len();
+    faults.clear();
+    axum::Json(json!({"cleared": cleared})).into_response()
+}
+
+async fn control_pending(State(shared): State<Arc<Shared>>) -> Response {
+    let pending = shared.faults.lock().expect("lock").len();
+    axum::Json(json!({"pending": pending})).into_response()
+}
+
+async fn control_messages(State(shared): State<Arc<Shared>>) -> Response {
+    let posted = shared.posted.lock().expect("lock");
+    let messages: Vec<Value> = posted
+        .iter()
+        .map(|p| json!({"channel": p.channel, "ts": p.ts, "text": p.text, "answer_lost": p.answer_lost}))
+        .collect();
+    axum::Json(Value::Array(messages)).into_response()
+}
+
+async fn control_add_channel(
+    State(shared): State<Arc<Shared>>,
+    Path(channel): Path<String>,
+) -> Response {
+    shared
+        .channels
+        .lock()
+        .expect("lock")
+        .insert(channel.clone());
+    axum::Json(json!({"channel": channel, "known": true})).into_response()
+}
+
+async fn control_remove_channel(
+    State(shared): State<Arc<Shared>>,
+    Path(channel): Path<String>,
+) -> Response {
+    shared.channels.lock().expect("lock").remove(&channel);
+    axum::Json(json!({"channel": channel, "known": false})).into_response()
 }
 
 async fn post_message(

@@ -1114,3 +1114,57 @@ async fn the_kits_client_classifies_hubspots_answers() {
     let partial = send(batch([input("bad", json!({}))])).await.unwrap();
     assert_eq!(partial.status(), StatusCode::MULTI_STATUS);
 }
+
+/// `make dev`'s control endpoint: a fault ordered over HTTP for one endpoint answers the next
+/// upsert and lets the token request by; a bad order is refused with what is wrong; the
+/// contacts written can be read back.
+#[tokio::test]
+async fn faults_can_be_ordered_and_contacts_read_over_http() {
+    let hubspot = HubSpotStandIn::start().await;
+    let control = format!("{}/_standin", hubspot.base_url());
+    let http = client();
+    let order: Value = http
+        .post(format!("{control}/faults"))
+        .body(r#"{"fault":"status","status":502,"endpoint":"upsert"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order, json!({"queued": 1, "pending": 1}));
+    let bad = http
+        .post(format!("{control}/faults"))
+        .body(r#"{"fault":"hang","endpoint":"deals"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("unknown endpoint"));
+
+    let body = json!({"inputs": [{"id": "ada@example.com", "idProperty": "email",
+        "properties": {"firstname": "Ada"}}]});
+    upsert(&hubspot, &body)
+        .await
+        .assert_error(502, "INTERNAL_ERROR");
+    assert_eq!(upsert(&hubspot, &body).await.status, StatusCode::OK);
+    let contacts: Value = http
+        .get(format!("{control}/contacts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(contacts[0]["email"], "ada@example.com", "{contacts}");
+    assert_eq!(contacts[0]["properties"]["firstname"], "Ada", "{contacts}");
+    let pending: Value = http
+        .get(format!("{control}/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending, json!({"pending": 0}));
+}

@@ -568,3 +568,91 @@ async fn the_kits_client_classifies_a_lost_answer_as_transient_and_a_429_as_thro
 
     assert!(send().await.is_ok());
 }
+
+/// `make dev`'s control endpoint: a fault ordered over HTTP answers the next posts, a bad order
+/// is refused with what is wrong and queues nothing, removing a channel makes posts to it
+/// `channel_not_found`, and the posted messages can be read back.
+#[tokio::test]
+async fn faults_and_channels_can_be_set_over_http() {
+    let slack = SlackStandIn::start().await;
+    let control = slack.base_url.trim_end_matches("/api").to_owned() + "/_standin";
+    let http = client();
+    let order = http
+        .post(format!("{control}/faults"))
+        .body(r#"{"fault":"status","status":503,"count":2}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.status(), StatusCode::OK);
+    assert_eq!(
+        order.json::<Value>().await.unwrap(),
+        json!({"queued": 2, "pending": 2})
+    );
+    let bad = http
+        .post(format!("{control}/faults"))
+        .body(r#"{"fault":"status"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("needs `status`"));
+    assert_eq!(slack.pending_faults(), 2);
+
+    let message = json!({"channel": GENERAL, "text": "hello"});
+    for _ in 0..2 {
+        let response = client()
+            .post(slack.post_message_url())
+            .bearer_auth(TOKEN)
+            .json(&message)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+    }
+    assert_eq!(
+        post_as(&slack, Some(TOKEN), &message).await.unwrap().status,
+        StatusCode::OK
+    );
+
+    let removed = http
+        .delete(format!("{control}/channels/{GENERAL}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    let refused = post_as(&slack, Some(TOKEN), &message).await.unwrap();
+    assert_eq!(refused.error(), Some("channel_not_found"));
+    http.put(format!("{control}/channels/{GENERAL}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        post_as(&slack, Some(TOKEN), &message).await.unwrap().status,
+        StatusCode::OK
+    );
+
+    let messages: Value = http
+        .get(format!("{control}/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(messages.as_array().unwrap().len(), 2, "{messages}");
+    assert_eq!(messages[0]["text"], "hello");
+    http.post(format!("{control}/faults"))
+        .body(r#"{"fault":"hang"}"#)
+        .send()
+        .await
+        .unwrap();
+    let cleared: Value = http
+        .delete(format!("{control}/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cleared, json!({"cleared": 1}));
+}

@@ -196,13 +196,20 @@ fn instructions(stack: &LocalStack, work_dir: &std::path::Path) -> String {
          export AWS_ENDPOINT_URL={} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local\n  \
          target/debug/switchyard trace slack-notify <event-id> --stack {stack_name}\n  \
          target/debug/switchyard dlq slack-notify --stack {stack_name}\n  \
-         target/debug/switchyard replay slack-notify --dry-run --stack {stack_name}\n",
+         target/debug/switchyard replay slack-notify --dry-run --stack {stack_name}\n\
+         Inject failures (tests/src/control.rs):\n  \
+         curl -X POST {slack_control}/faults -d '{{\"fault\":\"status\",\"status\":429,\"retry_after\":5,\"count\":3}}'\n  \
+         curl -X DELETE {slack_control}/channels/<channel>     # the bot leaves: channel_not_found (PUT brings it back)\n  \
+         curl -X POST {hubspot_control}/faults -d '{{\"fault\":\"status\",\"status\":503,\"endpoint\":\"upsert\"}}'\n  \
+         curl {slack_control}/messages    curl {hubspot_control}/contacts\n",
         stack.endpoint(),
         github = providers::test_secret("github-webhook"),
         stripe = providers::test_secret("stripe-webhook"),
         github_url = url("github-webhook"),
         stripe_url = url("stripe-webhook"),
         stack_name = stack.description.stack_name,
+        slack_control = stack.slack.base_url.trim_end_matches("/api").to_owned() + "/_standin",
+        hubspot_control = format!("{}/_standin", stack.hubspot.base_url()),
     ));
     text
 }

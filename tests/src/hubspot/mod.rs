@@ -57,6 +57,7 @@
 
 mod answer;
 mod contacts;
+mod control;
 mod fault;
 mod oauth;
 mod owners;
@@ -184,6 +185,13 @@ impl HubSpotStandIn {
                 "/crm/v3/objects/contacts/batch/upsert",
                 post(server::upsert),
             )
+            .route(
+                "/_standin/faults",
+                post(control::push)
+                    .delete(control::clear)
+                    .get(control::pending),
+            )
+            .route("/_standin/contacts", get(control::contacts))
             .fallback(server::not_found)
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
