@@ -221,6 +221,8 @@ struct Shared {
     /// Per channel, GCRA's theoretical arrival time of the next post.
     buckets: Mutex<HashMap<String, Instant>>,
     faults: Mutex<VecDeque<Fault>>,
+    /// Faults at rates, after the queued ones (chaos runs).
+    chaos: Mutex<Option<crate::chaos::Dice>>,
     posted: Mutex<Vec<Posted>>,
     requests: Mutex<Vec<Request>>,
     last_ts: Mutex<u128>,
@@ -255,6 +257,7 @@ impl SlackStandIn {
             rate: Mutex::new(config.rate),
             buckets: Mutex::new(HashMap::new()),
             faults: Mutex::new(VecDeque::new()),
+            chaos: Mutex::new(None),
             posted: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             last_ts: Mutex::new(0),
@@ -307,6 +310,12 @@ impl SlackStandIn {
     /// Faults not consumed yet.
     pub fn pending_faults(&self) -> usize {
         self.shared.faults.lock().expect("lock").len()
+    }
+
+    /// Answers a share of posts with faults ([`crate::chaos::Dice`]) after any queued ones;
+    /// `None`: no more.
+    pub fn set_chaos(&self, dice: Option<crate::chaos::Dice>) {
+        *self.shared.chaos.lock().expect("lock") = dice;
     }
 
     /// Makes the token valid or not from now on (an invalid one answers `invalid_auth`).
@@ -406,6 +415,18 @@ async fn unknown_method(Path(_method): Path<String>) -> Response {
     slack_error("unknown_method")
 }
 
+/// Slack's form of a chaos fault.
+fn chaos_fault(roll: crate::chaos::Roll) -> Fault {
+    use crate::chaos::Roll;
+    match roll {
+        Roll::ServerError(status) => Fault::status(status),
+        Roll::Throttled(seconds) => Fault::status_retry_after(429, seconds),
+        Roll::Hang => Fault::Hang,
+        Roll::Drop => Fault::Drop,
+        Roll::LoseAnswer => Fault::LoseAnswer,
+    }
+}
+
 // The control endpoint (`crate::control`): not Slack's, for people driving `make dev`.
 
 async fn control_push(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -479,7 +500,11 @@ async fn post_message(
             .map(str::to_owned)
     };
     let channel = (field("channel"), field("text"));
-    let fault = shared.faults.lock().expect("lock").pop_front();
+    let queued = shared.faults.lock().expect("lock").pop_front();
+    let fault = queued.or_else(|| {
+        let roll = shared.chaos.lock().expect("lock").as_ref()?.roll()?;
+        Some(chaos_fault(roll))
+    });
     let (outcome, response) = match fault {
         None => shared.answer(&headers, parsed.as_ref(), at, false),
         Some(Fault::LoseAnswer) => {

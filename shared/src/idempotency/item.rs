@@ -121,6 +121,10 @@ pub(crate) fn stored(item: &Item) -> Result<Stored<'_>, IdempotencyError> {
         state,
         payload_hash: required_string(item, VALIDATION)?,
         updated_at_ms: required_number(item, UPDATED_AT)?,
+        holder: item
+            .get(REQUEST_ID)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str),
     })
 }
 
@@ -164,6 +168,7 @@ mod tests {
                 },
                 payload_hash: "h",
                 updated_at_ms: 10,
+                holder: None,
             }
         );
         let completed = item(&[

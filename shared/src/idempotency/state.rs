@@ -68,6 +68,8 @@ pub struct Stored<'a> {
     pub payload_hash: &'a str,
     /// When the record was last written (`updated_at`, epoch ms).
     pub updated_at_ms: u64,
+    /// The invocation that last took the lock (`request_id`), if recorded.
+    pub holder: Option<&'a str>,
 }
 
 /// What a delivery of the event may do.
@@ -92,6 +94,7 @@ pub enum Decision {
 pub fn decide(
     stored: Option<&Stored<'_>>,
     payload_hash: &str,
+    request_id: &str,
     now_ms: u64,
     window: Duration,
 ) -> Decision {
@@ -114,6 +117,14 @@ pub fn decide(
         StoredState::Completed { .. } if same_payload => Decision::Duplicate,
         StoredState::Completed { .. } => Decision::PayloadMismatch,
         StoredState::Failed => free_unless_other_payload,
+        // This invocation holds the lock already: an earlier attempt of its own at this record
+        // was cut off before it could record anything, or the SDK retried this very write
+        // after its answer was lost. Attempts at one key are sequential within an invocation
+        // (copies in flight in the process wait for the first), so taking it again is safe;
+        // refusing would leave the record waiting for its own lock until the deadline.
+        StoredState::InProgress { .. } if same_payload && stored.holder == Some(request_id) => {
+            Decision::Take
+        }
         StoredState::InProgress {
             lock_expires_ms: Some(until),
         } if until > now_ms => {
@@ -131,15 +142,17 @@ pub fn decide(
 
 /// [`decide`]'s [`Decision::Take`] as a DynamoDB condition, for the lock's `UpdateItem`.
 ///
-/// Placeholders: `#id`, `#status`, `#completed_at`, `#validation`, `#updated_at`, `#lock` (the
-/// attribute names) and `:completed`, `:failed`, `:in_progress`, `:hash`, `:now` (epoch ms),
+/// Placeholders: `#id`, `#status`, `#completed_at`, `#validation`, `#updated_at`, `#lock`,
+/// `#request_id` (the attribute names) and `:completed`, `:failed`, `:in_progress`, `:hash`,
+/// `:request_id` (this invocation's), `:now` (epoch ms),
 /// `:window_start` (`:now` minus the window, epoch ms). A comparison with a missing attribute is
 /// false in DynamoDB, which is why a missing lock expiry is tested for explicitly.
 pub const TAKE_CONDITION: &str = "attribute_not_exists(#id) \
     OR (#status = :completed AND #completed_at < :window_start) \
     OR (#status = :failed AND (#validation = :hash OR #updated_at < :window_start)) \
     OR (#status = :in_progress AND (attribute_not_exists(#lock) OR #lock <= :now) \
-        AND (#validation = :hash OR #updated_at < :window_start))";
+        AND (#validation = :hash OR #updated_at < :window_start)) \
+    OR (#status = :in_progress AND #request_id = :request_id AND #validation = :hash)";
 
 /// A duration in whole milliseconds, saturating.
 pub(crate) fn millis(d: Duration) -> u64 {
@@ -159,16 +172,17 @@ mod tests {
             state,
             payload_hash: hash,
             updated_at_ms,
+            holder: Some("req-earlier"),
         }
     }
 
     fn decide_at(s: &Stored<'_>, hash: &str) -> Decision {
-        decide(Some(s), hash, NOW, WINDOW)
+        decide(Some(s), hash, "req-now", NOW, WINDOW)
     }
 
     #[test]
     fn a_key_without_a_record_is_free() {
-        assert_eq!(decide(None, "h", NOW, WINDOW), Decision::Take);
+        assert_eq!(decide(None, "h", "req-now", NOW, WINDOW), Decision::Take);
     }
 
     #[test]
@@ -187,6 +201,36 @@ mod tests {
             }
         );
         assert_eq!(decide_at(&live, "other"), Decision::PayloadMismatch);
+    }
+
+    /// Found by the chaos run: an attempt cut off mid-call (or the SDK retrying the lock's own
+    /// write after its answer was lost) left this invocation's lock in place, and every later
+    /// attempt of the same invocation was refused as "another invocation is delivering" until
+    /// the deadline. The invocation that holds the lock may take it again; no other may.
+    #[test]
+    fn the_invocation_holding_the_lock_may_take_it_again() {
+        let mine = Stored {
+            holder: Some("req-now"),
+            ..stored(
+                StoredState::InProgress {
+                    lock_expires_ms: Some(NOW + HOUR),
+                },
+                "h",
+                NOW - 10,
+            )
+        };
+        assert_eq!(decide_at(&mine, "h"), Decision::Take);
+        assert_eq!(decide_at(&mine, "other"), Decision::PayloadMismatch);
+        let theirs = Stored {
+            holder: Some("req-other"),
+            ..mine
+        };
+        assert_eq!(
+            decide_at(&theirs, "h"),
+            Decision::InProgress {
+                lock_expires_ms: NOW + HOUR
+            }
+        );
     }
 
     #[test]

@@ -174,9 +174,13 @@ impl Store {
                 Ok(Lock::Taken { attempt })
             }
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(refusal)) => {
-                    refused(refusal.item(), a.payload_hash, a.now_ms, self.window)
-                }
+                Some(UpdateItemError::ConditionalCheckFailedException(refusal)) => refused(
+                    refusal.item(),
+                    a.payload_hash,
+                    a.request_id,
+                    a.now_ms,
+                    self.window,
+                ),
                 _ => Err(store_error("take the lock", &e)),
             },
         }
@@ -346,6 +350,7 @@ impl Store {
 pub(crate) fn refused(
     stored: Option<&Item>,
     payload_hash: &str,
+    request_id: &str,
     now_ms: u64,
     window: Duration,
 ) -> Result<Lock, IdempotencyError> {
@@ -354,7 +359,7 @@ pub(crate) fn refused(
         return Err(IdempotencyError::Contended);
     };
     let stored = item::stored(stored)?;
-    match decide(Some(&stored), payload_hash, now_ms, window) {
+    match decide(Some(&stored), payload_hash, request_id, now_ms, window) {
         Decision::Duplicate => Ok(Lock::Duplicate),
         Decision::PayloadMismatch => Err(IdempotencyError::PayloadMismatch),
         Decision::InProgress { lock_expires_ms } => Err(IdempotencyError::InProgress {
@@ -444,11 +449,11 @@ mod tests {
             (item::COMPLETED_AT, n(NOW - 1)),
         ]);
         assert_eq!(
-            refused(Some(&completed), "h", NOW, WINDOW).unwrap(),
+            refused(Some(&completed), "h", "req", NOW, WINDOW).unwrap(),
             Lock::Duplicate
         );
         assert!(matches!(
-            refused(Some(&completed), "other", NOW, WINDOW),
+            refused(Some(&completed), "other", "req", NOW, WINDOW),
             Err(IdempotencyError::PayloadMismatch)
         ));
         let live = record(&[
@@ -458,7 +463,7 @@ mod tests {
             (item::IN_PROGRESS_EXPIRATION, n(NOW + 900)),
         ]);
         assert!(matches!(
-            refused(Some(&live), "h", NOW, WINDOW),
+            refused(Some(&live), "h", "req", NOW, WINDOW),
             Err(IdempotencyError::InProgress { remaining_ms: 900 })
         ));
     }
@@ -467,7 +472,7 @@ mod tests {
     fn a_refusal_the_record_does_not_explain_is_contention() {
         // Deleted in between, or changed so that it would now allow the lock: decide again.
         assert!(matches!(
-            refused(None, "h", NOW, WINDOW),
+            refused(None, "h", "req", NOW, WINDOW),
             Err(IdempotencyError::Contended)
         ));
         let failed = record(&[
@@ -475,11 +480,11 @@ mod tests {
             (item::VALIDATION, s("h")),
             (item::UPDATED_AT, n(NOW - 1)),
         ]);
-        let error = refused(Some(&failed), "h", NOW, WINDOW).unwrap_err();
+        let error = refused(Some(&failed), "h", "req", NOW, WINDOW).unwrap_err();
         assert!(matches!(error, IdempotencyError::Contended), "{error:?}");
         let damaged = record(&[(item::STATUS, s("FAILED"))]);
         assert_eq!(
-            refused(Some(&damaged), "h", NOW, WINDOW)
+            refused(Some(&damaged), "h", "req", NOW, WINDOW)
                 .unwrap_err()
                 .class(),
             ErrorClass::Permanent

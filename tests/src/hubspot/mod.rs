@@ -175,6 +175,7 @@ impl HubSpotStandIn {
             latency: Mutex::new(config.latency),
             invalid_inputs: Mutex::new(config.invalid_inputs),
             faults: Mutex::new(FaultQueue::default()),
+            chaos: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
         });
         let app = Router::new()
@@ -238,6 +239,12 @@ impl HubSpotStandIn {
         for fault in faults {
             queue.push(None, fault);
         }
+    }
+
+    /// Answers a share of upserts with faults ([`crate::chaos::Dice`]) after any queued ones;
+    /// `None`: no more.
+    pub fn set_chaos(&self, dice: Option<crate::chaos::Dice>) {
+        *self.shared.chaos.lock().expect("lock") = dice;
     }
 
     /// Faults not consumed yet.

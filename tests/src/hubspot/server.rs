@@ -32,6 +32,8 @@ pub(super) struct Shared {
     pub(super) latency: Mutex<Duration>,
     pub(super) invalid_inputs: Mutex<InvalidInputs>,
     pub(super) faults: Mutex<FaultQueue>,
+    /// Faults at rates on upserts, after the queued ones (chaos runs).
+    pub(super) chaos: Mutex<Option<crate::chaos::Dice>>,
     pub(super) requests: Mutex<Vec<Request>>,
 }
 
@@ -126,6 +128,21 @@ pub(super) async fn upsert(
     serve(&shared, &connection, Endpoint::Upsert, detail, process).await
 }
 
+/// HubSpot's form of a chaos fault.
+fn chaos_fault(roll: crate::chaos::Roll) -> Fault {
+    use crate::chaos::Roll;
+    match roll {
+        Roll::ServerError(status) => Fault::status(status),
+        Roll::Throttled(seconds) => Fault::RateLimited {
+            policy: RatePolicy::TenSecondlyRolling,
+            retry_after: Some(seconds),
+        },
+        Roll::Hang => Fault::Hang,
+        Roll::Drop => Fault::Drop,
+        Roll::LoseAnswer => Fault::LoseAnswer,
+    }
+}
+
 /// Any other path: HubSpot's 404 body; not recorded.
 pub(super) async fn not_found(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     let correlation_id = shared.correlation_ids.next();
@@ -149,7 +166,14 @@ async fn serve(
 ) -> Response {
     let at = Instant::now();
     let correlation_id = shared.correlation_ids.next();
-    let fault = shared.faults.lock().expect("lock").take(endpoint);
+    let queued = shared.faults.lock().expect("lock").take(endpoint);
+    let fault = queued.or_else(|| {
+        if endpoint != Endpoint::Upsert {
+            return None;
+        }
+        let roll = shared.chaos.lock().expect("lock").as_ref()?.roll()?;
+        Some(chaos_fault(roll))
+    });
     let mut cut = false;
     let (outcome, response) = match fault {
         None => process(shared, at, &correlation_id),

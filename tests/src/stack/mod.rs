@@ -57,6 +57,11 @@ pub struct StackOptions {
     pub first_function_port: Option<u16>,
     /// `cargo lambda watch` rebuilds a function when its code changes (`make dev`).
     pub reload: bool,
+    /// Instances of each receiver at once (deliverers take their mapping's
+    /// `MaximumConcurrency`).
+    pub receiver_concurrency: u32,
+    /// Print a line per batch the event source hands a function (off for long runs).
+    pub batch_reports: bool,
     /// Extra environment for every function (after the template's), e.g. `RUST_LOG`.
     pub extra_env: Vec<(String, String)>,
     /// Where logs and the stack description go; `None`: a temporary folder removed on stop.
@@ -74,6 +79,8 @@ impl Default for StackOptions {
             hubspot_port: 0,
             first_function_port: None,
             reload: false,
+            receiver_concurrency: 1,
+            batch_reports: true,
             extra_env: Vec::new(),
             work_dir: None,
             say: Arc::new(|_| {}),
@@ -185,7 +192,7 @@ impl LocalStack {
             say: say.clone(),
         };
         stack.serve(&root, &selected, &options).await?;
-        stack.poll().await?;
+        stack.poll(options.batch_reports).await?;
         Ok(stack)
     }
 
@@ -230,7 +237,7 @@ impl LocalStack {
                 .iter()
                 .filter_map(|s| s.get("maximum_concurrency").and_then(|c| c.as_u64()))
                 .max()
-                .unwrap_or(1) as u32;
+                .map_or(options.receiver_concurrency, |c| c as u32);
             let log_path = self.work_dir.join("logs").join(format!("{binary}.log"));
             let watch_options = WatchOptions {
                 reload: options.reload,
@@ -272,7 +279,7 @@ impl LocalStack {
     }
 
     /// Starts the local event source for every served deliverer.
-    async fn poll(&mut self) -> Result<(), String> {
+    async fn poll(&mut self, batch_reports: bool) -> Result<(), String> {
         let stack = Stack::load(&self.description_path).map_err(|e| e.to_string())?;
         let configs = stack.mappings(Defaults {
             max_concurrency: 2,
@@ -309,8 +316,11 @@ impl LocalStack {
                     .push((function.clone(), m.config.queue_url.clone()));
             }
             let say = self.say.clone();
-            let progress: switchyard_local_sqs::progress::Progress =
-                Arc::new(move |report| say(&format!("  event source: {report}")));
+            let progress: switchyard_local_sqs::progress::Progress = Arc::new(move |report| {
+                if batch_reports {
+                    say(&format!("  event source: {report}"));
+                }
+            });
             let client = self.sqs.clone();
             let base = server.base_url.clone();
             let shutdown = self.shutdown.clone();

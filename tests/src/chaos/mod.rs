@@ -1,0 +1,295 @@
+//! `make chaos`: the pipeline under faults, and a reconciliation of every event.
+//!
+//! On a [`LocalStack`] (receivers and deliverers under `cargo lambda watch`, the local SQS event
+//! source, moto, the stand-ins), [`run`] sends N signed webhooks — GitHub issues (→ Slack) and
+//! Stripe customers (→ HubSpot), a share sent twice as providers redeliver — while the stand-ins
+//! answer at [`ChaosRates`]: 5xx, 429 with `Retry-After`, hangs past the client's timeout,
+//! dropped connections, and posts done whose answer is lost. When the queues are empty it
+//! reconciles every event ([`reconcile`]) from the stand-ins, the dead-letter queues, the ledger
+//! and the function logs: delivered exactly once, dead-lettered with its class (one Stripe
+//! customer in fifty has an e-mail HubSpot refuses: it must end there), or — only at
+//! Slack, which has no idempotency key, and only where the stand-in lost an answer — delivered
+//! more than once, explained by those lost answers. Anything else is lost or unexplained, and
+//! the run fails.
+//!
+//! Time is compressed so a run takes minutes: the redelivery schedule is seconds, the circuit
+//! breaker opens for seconds, and the destinations' rate limits (the stand-ins' and the
+//! deliverers' own) are raised — backpressure has its own benchmark (`tests/benches/rate_limit.rs`).
+
+pub mod dice;
+pub mod reconcile;
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::json;
+
+pub use dice::{ChaosRates, Dice, Roll};
+use reconcile::{Reconciliation, SentEvent};
+
+use crate::providers::{self, Request};
+use crate::stack::{LocalStack, Say, StackOptions};
+
+/// The functions a chaos run needs.
+pub const FUNCTIONS: [&str; 4] = [
+    "stripe-webhook",
+    "github-webhook",
+    "slack-notify",
+    "hubspot-contacts",
+];
+
+/// How a run goes.
+#[derive(Debug, Clone)]
+pub struct ChaosOptions {
+    /// Distinct events to send.
+    pub events: usize,
+    /// The share of events the provider sends twice.
+    pub redelivered: f64,
+    /// The stand-ins' fault rates.
+    pub rates: ChaosRates,
+    /// The seed of every random choice (faults, redeliveries).
+    pub seed: u64,
+    /// Webhooks in flight at once.
+    pub concurrency: usize,
+    /// Environment for every function after the run's own (e.g. to show that the run fails
+    /// without idempotency: `IDEMPOTENCY_WINDOW=1ms`).
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for ChaosOptions {
+    fn default() -> Self {
+        Self {
+            events: 10_000,
+            redelivered: 0.05,
+            rates: ChaosRates::standard(),
+            seed: 42,
+            concurrency: 16,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// The environment that compresses time for the run (every function gets it).
+pub fn compressed_time_env() -> Vec<(String, String)> {
+    [
+        // Handed-back records come back in seconds, not minutes to hours.
+        ("REDELIVERY_SCHEDULE", "1s,2s,3s,5s"),
+        ("FUNCTION_FAILURE_DELAY", "5s"),
+        // The circuit still opens under 30 % errors, for seconds.
+        ("CIRCUIT_BREAKER", "10 failures, open 2s up to 5s"),
+        // Rate limits raised: this run is about faults, not pace.
+        ("SLACK_RATE_LIMIT", "200/1s burst 50"),
+        ("HUBSPOT_RATE_LIMIT", "1000/1s burst 100"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// The stack options of a chaos run.
+pub fn stack_options(options: &ChaosOptions, say: Say) -> StackOptions {
+    let mut extra_env = compressed_time_env();
+    extra_env.extend(options.env.iter().cloned());
+    StackOptions {
+        functions: Some(FUNCTIONS.iter().map(|f| (*f).to_owned()).collect()),
+        receiver_concurrency: 4,
+        batch_reports: false,
+        extra_env,
+        say,
+        ..StackOptions::default()
+    }
+}
+
+/// One webhook of the run.
+fn event(index: usize, now: i64) -> (SentEvent, Request) {
+    if index % 2 == 0 {
+        let number = index + 1;
+        let id = format!("00000000-0000-4000-8000-{index:012}");
+        let body = json!({
+            "action": "opened",
+            "issue": {"id": number, "number": number, "title": format!("chaos-{index}"),
+                      "state": "open", "html_url": format!("https://github.com/acme/switchyard/issues/{number}"),
+                      "user": {"login": "chaos"}},
+            "repository": {"id": 42, "full_name": "acme/switchyard", "private": true},
+            "sender": {"login": "chaos"}
+        });
+        let mut request = Request {
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("X-GitHub-Event".into(), "issues".into()),
+                ("X-GitHub-Delivery".into(), id.clone()),
+            ],
+            body: body.to_string().into_bytes(),
+        };
+        let signature = providers::signature_headers(
+            "github-webhook",
+            providers::test_secret("github-webhook"),
+            &request,
+            now,
+        );
+        request.headers.extend(signature);
+        (
+            SentEvent {
+                receiver: "github-webhook",
+                deliverer: "slack-notify",
+                source: "github",
+                event_id: id,
+                marker: format!("chaos-{index} ("),
+                copies: 0,
+                accepted: 0,
+                cannot_succeed: false,
+            },
+            request,
+        )
+    } else {
+        let id = format!("evt_chaos_{index}");
+        // One customer in fifty has an e-mail HubSpot refuses: it must end in the DLQ.
+        let cannot_succeed = index % 100 == 1;
+        let email = if cannot_succeed {
+            format!("chaos-{index}(at)example.com")
+        } else {
+            format!("chaos-{index}@example.com")
+        };
+        let body = json!({
+            "id": id, "object": "event", "api_version": "2024-06-20", "created": now,
+            "livemode": false, "type": "customer.created",
+            "data": {"object": {"id": format!("cus_chaos_{index}"), "object": "customer",
+                                "email": email, "name": format!("Chaos {index}")}}
+        });
+        let request = Request {
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        };
+        (
+            SentEvent {
+                receiver: "stripe-webhook",
+                deliverer: "hubspot-contacts",
+                source: "stripe",
+                event_id: id,
+                marker: email,
+                copies: 0,
+                accepted: 0,
+                cannot_succeed,
+            },
+            request,
+        )
+    }
+}
+
+/// Signs `request` for `receiver` now (Stripe's signature carries the time; GitHub's does not).
+fn signed_now(receiver: &str, request: &Request) -> Request {
+    if receiver != "stripe-webhook" {
+        return request.clone();
+    }
+    let mut signed = request.clone();
+    let signature = providers::signature_headers(
+        receiver,
+        providers::test_secret(receiver),
+        request,
+        providers::unix_now(),
+    );
+    signed.headers.extend(signature);
+    signed
+}
+
+/// Sends the events, lets the pipeline settle, and reconciles.
+pub async fn run(
+    stack: &LocalStack,
+    options: &ChaosOptions,
+    say: &Say,
+) -> Result<Reconciliation, String> {
+    options.rates.validate()?;
+    stack.slack.set_rate(None);
+    stack.hubspot.set_rate(None);
+    stack
+        .slack
+        .set_chaos(Some(Dice::new(options.rates, options.seed)));
+    stack
+        .hubspot
+        .set_chaos(Some(Dice::new(options.rates, options.seed.wrapping_add(1))));
+
+    let now = providers::unix_now();
+    let mut rng = fastrand::Rng::with_seed(options.seed);
+    let mut events = Vec::with_capacity(options.events);
+    let mut sends = Vec::new();
+    for index in 0..options.events {
+        let (sent, request) = event(index, now);
+        let copies = if rng.f64() < options.redelivered {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            sends.push((events.len(), sent.receiver, request.clone()));
+        }
+        events.push(sent);
+    }
+    // Redelivered copies arrive later than the originals, as a provider's retries do.
+    let (first, again): (Vec<_>, Vec<_>) = {
+        let mut seen = std::collections::HashSet::new();
+        sends.into_iter().partition(|(i, _, _)| seen.insert(*i))
+    };
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    say(&format!(
+        "sending {} webhooks ({} events, {} sent twice) with {} in flight",
+        first.len() + again.len(),
+        options.events,
+        again.len(),
+        options.concurrency
+    ));
+    let total = first.len() + again.len();
+    let mut done = 0usize;
+    for wave in [first, again] {
+        let mut answers =
+            futures::stream::iter(wave.into_iter().map(|(index, receiver, request)| {
+                let http = http.clone();
+                let url = stack.function(receiver).map(|f| f.function_url());
+                async move {
+                    let url = url?;
+                    let request = signed_now(receiver, &request);
+                    let mut post = http.post(&url).body(request.body.clone());
+                    for (name, value) in &request.headers {
+                        post = post.header(name, value);
+                    }
+                    let status = post
+                        .send()
+                        .await
+                        .map_err(|e| format!("POST {url}: {e}"))?
+                        .status()
+                        .as_u16();
+                    Ok::<_, String>((index, status))
+                }
+            }))
+            .buffer_unordered(options.concurrency.max(1));
+        while let Some(answer) = answers.next().await {
+            let (index, status) = answer?;
+            let event = &mut events[index];
+            event.copies += 1;
+            if status == 200 {
+                event.accepted += 1;
+            }
+            done += 1;
+            if done % 1000 == 0 || done == total {
+                say(&format!(
+                    "  sent {done}/{total} ({:.0} s)",
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+        }
+    }
+    say("waiting for the queues to empty (faults and redeliveries take a while)");
+    let settle = Duration::from_secs(180) + Duration::from_millis(60 * options.events as u64);
+    let took = stack.wait_until_settled(settle).await?;
+    say(&format!(
+        "settled {:.0} s after the last webhook",
+        took.as_secs_f64()
+    ));
+    stack.slack.set_chaos(None);
+    stack.hubspot.set_chaos(None);
+    reconcile::reconcile(stack, &events, options).await
+}
