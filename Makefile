@@ -6,7 +6,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(VENV)/bin/moto_server
 CARGO ?= cargo
 
-.PHONY: setup build test lint fmt package bench demo dev samples deploy clean template
+.PHONY: setup build test lint fmt package bench fuzz demo dev samples deploy clean template
 
 ## setup: idempotent: .venv with pinned moto, cargo-lambda, ziglang; the arm64 target.
 setup:
@@ -51,6 +51,16 @@ package: setup
 ## bench: performance benchmarks (never timed unit tests).
 bench: setup
 	$(CARGO) bench --workspace
+
+## fuzz: the property-based fuzz tests (proptest, stable Rust) with FUZZ_CASES (100000) cases
+## per property instead of make test's 256: the kit's tests/fuzz.rs and its inline `fuzz`
+## modules, and the Slack and HubSpot answer classifiers. Debug builds, as in make test: overflow
+## checks and debug assertions stay on, and nothing is rebuilt. FUZZ_SEED=<u64> explores other
+## inputs than the fixed default seed.
+FUZZ_CASES ?= 100000
+fuzz:
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p switchyard --test fuzz
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p switchyard -p slack-notify -p hubspot-contacts --lib -- ::fuzz::
 
 ## samples: regenerate functions/<name>/samples/event.json, signed now with the test secrets
 ## (Stripe, Slack and Standard Webhooks samples expire 300 s after signing).

@@ -47,3 +47,19 @@ pub mod webhook;
 
 pub use error::Error;
 pub use taxonomy::{Classification, Classify, ErrorClass};
+
+/// The configuration of the kit's inline property tests (modules named `fuzz`), the same as
+/// `tests/fuzz.rs`'s: `FUZZ_CASES` cases (256 by default) from a fixed seed (`FUZZ_SEED`
+/// overrides it), no failure files.
+#[cfg(test)]
+pub(crate) fn fuzz_config() -> proptest::test_runner::Config {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse().ok());
+    proptest::test_runner::Config {
+        cases: env("FUZZ_CASES").map_or(256, |c: u64| u32::try_from(c).unwrap_or(u32::MAX)),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(
+            env("FUZZ_SEED").unwrap_or(0x5717_c4ad_f022_2026),
+        ),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}

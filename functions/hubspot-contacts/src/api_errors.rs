@@ -43,15 +43,35 @@ pub const SAFE_FIELDS: &[&str] = &[
     "status",
 ];
 
-/// HubSpot's error envelope (only what is read).
-#[derive(serde::Deserialize)]
-struct ErrorReply<'a> {
-    #[serde(borrow, default)]
-    category: Option<&'a str>,
-    #[serde(borrow, default, rename = "policyName")]
-    policy_name: Option<&'a str>,
-    #[serde(borrow, default, rename = "errorType")]
-    error_type: Option<&'a str>,
+/// HubSpot's error envelope (only what is read): the text of three members of a JSON object.
+///
+/// Read member by member from a [`serde_json::Value`] (error bodies are small and bounded),
+/// so that one odd member does not hide the others. A derived struct with borrowed `&str`
+/// fields failed on the whole answer when any of them held a JSON escape or was not a string
+/// (`"errorType": 0`), and a 403 for a missing scope lost its auth verdict (found by the fuzz
+/// tests).
+struct ErrorReply {
+    category: Option<String>,
+    policy_name: Option<String>,
+    error_type: Option<String>,
+}
+
+impl ErrorReply {
+    /// The members of a JSON object body; `None` when the body is not one.
+    fn parse(body: &[u8]) -> Option<Self> {
+        let serde_json::Value::Object(mut reply) = serde_json::from_slice(body).ok()? else {
+            return None;
+        };
+        let mut text = |name: &str| match reply.remove(name) {
+            Some(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        };
+        Some(Self {
+            category: text("category"),
+            policy_name: text("policyName"),
+            error_type: text("errorType"),
+        })
+    }
 }
 
 /// The kit's body hook for HubSpot.
@@ -60,10 +80,10 @@ pub struct HubSpotErrors;
 
 impl BodyClassifier for HubSpotErrors {
     fn classify_body(&self, status: StatusCode, body: &[u8]) -> Option<BodyFailure> {
-        let reply: Option<ErrorReply<'_>> = serde_json::from_slice(body).ok();
+        let reply = ErrorReply::parse(body);
         let category = reply
             .as_ref()
-            .and_then(|r| r.category.or(r.error_type))
+            .and_then(|r| r.category.as_deref().or(r.error_type.as_deref()))
             .unwrap_or("");
         match status.as_u16() {
             423 => Some(BodyFailure::new(
@@ -110,9 +130,8 @@ impl BodyClassifier for HubSpotErrors {
         {
             return Some(Duration::from_millis(ms.clamp(1000, 60_000)));
         }
-        let policy = serde_json::from_slice::<ErrorReply<'_>>(body)
-            .ok()
-            .and_then(|r| r.policy_name.map(str::to_ascii_uppercase));
+        let policy = ErrorReply::parse(body)
+            .and_then(|r| r.policy_name.as_deref().map(str::to_ascii_uppercase));
         if policy.as_deref() == Some("DAILY") {
             Some(DAILY_LIMIT_DELAY)
         } else {
@@ -135,6 +154,32 @@ mod tests {
         HubSpotErrors
             .classify_body(StatusCode::from_u16(status).unwrap(), body.as_bytes())
             .map(|f| (f.classification.class, f.code, f.classification.retry_after))
+    }
+
+    /// Regression (found by the fuzz tests): one member with a JSON escape, or not a string,
+    /// made the answer unreadable, so a 403 for a missing scope lost its category (and its auth verdict), and
+    /// an escaped daily `policyName` its hourly wait.
+    #[test]
+    fn escaped_members_do_not_hide_the_category() {
+        for scopes in [
+            r#"{"category":"MISSING_SCOPES","errorType":"a \"quoted\" type"}"#,
+            r#"{"errorType":0,"category":"MISSING_SCOPES"}"#,
+        ] {
+            assert_eq!(
+                verdict(403, scopes),
+                Some((ErrorClass::Auth, "MISSING_SCOPES".to_owned(), None)),
+                "{scopes}"
+            );
+        }
+        let daily = r#"{"policyName":"\u0044AILY"}"#;
+        assert_eq!(
+            HubSpotErrors.retry_after_hint(
+                StatusCode::TOO_MANY_REQUESTS,
+                &HeaderMap::new(),
+                daily.as_bytes()
+            ),
+            Some(DAILY_LIMIT_DELAY)
+        );
     }
 
     #[test]
@@ -204,5 +249,127 @@ mod tests {
             HubSpotErrors.retry_after_hint(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b""),
             None
         );
+    }
+}
+
+/// Property tests: any status, headers and body.
+#[cfg(test)]
+mod fuzz {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+    use reqwest::header::HeaderValue;
+
+    /// `FUZZ_CASES` cases (256 by default) from a fixed seed (`FUZZ_SEED` overrides it), no
+    /// failure files: the kit's fuzz configuration (shared/tests/fuzz.rs).
+    fn config() -> ProptestConfig {
+        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse().ok());
+        ProptestConfig {
+            cases: env("FUZZ_CASES").map_or(256, |c: u64| u32::try_from(c).unwrap_or(u32::MAX)),
+            rng_seed: RngSeed::Fixed(env("FUZZ_SEED").unwrap_or(0x5717_c4ad_f022_2026)),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn status() -> impl Strategy<Value = StatusCode> {
+        (100..=999u16).prop_map(|c| StatusCode::from_u16(c).unwrap())
+    }
+
+    /// HubSpot-shaped error bodies (`category`, `errorType`, `policyName` of any type) and
+    /// arbitrary bytes.
+    pub(crate) fn body() -> impl Strategy<Value = Vec<u8>> {
+        let value = prop_oneof![
+            Just(serde_json::Value::Null),
+            "[A-Z_]{0,20}".prop_map(serde_json::Value::from),
+            proptest::sample::select(
+                &[
+                    "MISSING_SCOPES",
+                    "RATE_LIMITS",
+                    "DAILY",
+                    "daily",
+                    "TEN_SECONDLY_ROLLING"
+                ][..]
+            )
+            .prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,20}".prop_map(serde_json::Value::from),
+        ];
+        let field = proptest::sample::select(
+            &["category", "errorType", "policyName", "status", "message"][..],
+        );
+        prop_oneof![
+            3 => proptest::collection::vec((field, value), 0..5).prop_map(|members| {
+                let object: serde_json::Map<String, serde_json::Value> =
+                    members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                serde_json::Value::Object(object).to_string().into_bytes()
+            }),
+            1 => proptest::collection::vec(any::<u8>(), 0..128),
+        ]
+    }
+
+    fn headers() -> impl Strategy<Value = HeaderMap> {
+        let value = prop_oneof![
+            "[ ]?[0-9]{1,22}[ ]?",
+            "-?[0-9]{0,5}(\\.[0-9])?",
+            "\\PC{0,12}",
+        ];
+        (
+            proptest::option::of(value.clone()),
+            proptest::option::of(value),
+        )
+            .prop_map(|(remaining, interval)| {
+                let mut map = HeaderMap::new();
+                for (name, value) in [
+                    ("x-hubspot-ratelimit-remaining", remaining),
+                    ("x-hubspot-ratelimit-interval-milliseconds", interval),
+                ] {
+                    if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                        map.insert(name, v);
+                    }
+                }
+                map
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any answer: a verdict or none, never a panic; 2xx/3xx answers other than HubSpot's
+        /// own 423/477 never become failures.
+        #[test]
+        fn any_answer_is_classified_or_ignored(status in status(), body in body()) {
+            let verdict = HubSpotErrors.classify_body(status, &body);
+            if verdict.is_some() {
+                prop_assert!(status.as_u16() >= 400, "{}", status);
+            }
+        }
+
+        /// A 403 whose category is `MISSING_SCOPES` is an auth failure, whatever else the
+        /// body holds (escaped strings included).
+        #[test]
+        fn missing_scopes_is_auth_whatever_else(body in body()) {
+            let Ok(serde_json::Value::Object(mut object)) = serde_json::from_slice(&body) else {
+                return Ok(());
+            };
+            object.insert("category".to_owned(), "MISSING_SCOPES".into());
+            let body = serde_json::Value::Object(object).to_string();
+            let verdict = HubSpotErrors.classify_body(StatusCode::FORBIDDEN, body.as_bytes()).unwrap();
+            prop_assert_eq!(verdict.classification.class, switchyard::ErrorClass::Auth);
+        }
+
+        /// The wait hint: only for 429, and always between a second and an hour.
+        #[test]
+        fn the_hint_is_bounded(status in status(), headers in headers(), body in body()) {
+            let hint = HubSpotErrors.retry_after_hint(status, &headers, &body);
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let hint = hint.unwrap();
+                prop_assert!(hint >= Duration::from_secs(1) && hint <= DAILY_LIMIT_DELAY, "{:?}", hint);
+            } else {
+                prop_assert_eq!(hint, None);
+            }
+        }
     }
 }

@@ -442,3 +442,104 @@ mod tests {
         );
     }
 }
+
+/// Property tests: any whole-batch 400 answer against any inputs.
+#[cfg(test)]
+mod fuzz {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+
+    /// `FUZZ_CASES` cases (256 by default) from a fixed seed (`FUZZ_SEED` overrides it), no
+    /// failure files: the kit's fuzz configuration (shared/tests/fuzz.rs).
+    fn config() -> ProptestConfig {
+        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse().ok());
+        ProptestConfig {
+            cases: env("FUZZ_CASES").map_or(256, |c: u64| u32::try_from(c).unwrap_or(u32::MAX)),
+            rng_seed: RngSeed::Fixed(env("FUZZ_SEED").unwrap_or(0x5717_c4ad_f022_2026)),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn status() -> impl Strategy<Value = StatusCode> {
+        (100..=999u16).prop_map(|c| StatusCode::from_u16(c).unwrap())
+    }
+
+    /// E-mail-like ids and the text around them, so messages sometimes name an input.
+    fn id() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-z]{1,4}@[a-z]{1,3}\\.(co|com)", "\\PC{0,6}",]
+    }
+
+    /// HubSpot's batch error: `message`, `category`, `context.ids`, nested `errors`.
+    fn batch_error(ids: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
+        let ids = proptest::sample::select(if ids.is_empty() {
+            vec![String::new()]
+        } else {
+            ids
+        });
+        let message = (proptest::collection::vec(
+            prop_oneof![ids.clone(), "[ .,:()]{0,2}", "[A-Z_]{0,12}", "\\PC{0,8}"],
+            0..6,
+        ))
+        .prop_map(|p| p.concat());
+        let category = prop_oneof!["[A-Z_]{0,16}", "\\PC{0,10}"];
+        let inner = (proptest::option::of(message.clone()), proptest::option::of(category.clone()), proptest::collection::vec(ids.clone(), 0..3))
+            .prop_map(|(m, c, i)| serde_json::json!({ "message": m, "category": c, "context": { "ids": i } }));
+        prop_oneof![
+            3 => (
+                proptest::option::of(message),
+                proptest::option::of(category),
+                proptest::collection::vec(ids, 0..3),
+                proptest::collection::vec(inner, 0..3),
+            )
+                .prop_map(|(m, c, i, e)| {
+                    serde_json::json!({ "status": "error", "message": m, "category": c, "context": { "ids": i }, "errors": e })
+                        .to_string()
+                        .into_bytes()
+                }),
+            1 => proptest::collection::vec(any::<u8>(), 0..128),
+        ]
+    }
+
+    fn case() -> impl Strategy<Value = (Vec<String>, Vec<u8>)> {
+        proptest::collection::vec(id(), 0..4)
+            .prop_flat_map(|ids| (Just(ids.clone()), batch_error(ids)))
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any 400 answer: the inputs it names are positions within the call, each once, with
+        /// a reason that never quotes an input; never a panic.
+        #[test]
+        fn any_rejection_names_only_real_inputs((ids, body) in case(), status in prop_oneof![Just(StatusCode::BAD_REQUEST), status()]) {
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let rejection = InputRejection::new(&refs);
+            let _ = rejection.classify_body(status, &body);
+            let named = rejection.named();
+            let mut seen = Vec::new();
+            for (position, reason) in &named {
+                prop_assert!(*position < ids.len());
+                prop_assert!(!seen.contains(position));
+                seen.push(*position);
+                prop_assert!(reason.starts_with("HubSpot rejected the contact: "));
+                if ids[*position].contains('@') {
+                    prop_assert!(!reason.contains(&ids[*position]), "{} quotes {}", reason, ids[*position]);
+                }
+            }
+            if status != StatusCode::BAD_REQUEST {
+                prop_assert!(named.is_empty());
+            }
+        }
+
+        /// `mentions` answers for any text and id (no slicing inside a character).
+        #[test]
+        fn mentions_never_panics(text in "\\PC{0,40}", id in "\\PC{0,6}") {
+            let _ = mentions(&text, &id);
+            let _ = mentions(&format!("{text}{id}"), &id);
+        }
+    }
+}

@@ -97,11 +97,15 @@ pub fn classify_code(code: &str) -> Classification {
 }
 
 /// Slack's answer envelope: `ok`, and `error` when not ok.
+///
+/// `error` is read as any JSON value and used when it is text: a borrowed `&str` field failed
+/// on the whole answer when `error` held a JSON escape (`"\\"`) or was not a string, and an
+/// `ok: false` reply on HTTP 200 then passed as a delivered message (found by the fuzz tests).
 #[derive(serde::Deserialize)]
-struct Reply<'a> {
+struct Reply {
     ok: bool,
-    #[serde(borrow, default)]
-    error: Option<&'a str>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
 }
 
 /// The kit's body hook for Slack: `{"ok": false, "error": code}` is a failure classified by
@@ -113,11 +117,15 @@ pub struct SlackErrors;
 
 impl BodyClassifier for SlackErrors {
     fn classify_body(&self, _status: StatusCode, body: &[u8]) -> Option<BodyFailure> {
-        let reply: Reply<'_> = serde_json::from_slice(body).ok()?;
+        let reply: Reply = serde_json::from_slice(body).ok()?;
         if reply.ok {
             return None;
         }
-        let code = reply.error.unwrap_or("unknown_error");
+        let code = reply
+            .error
+            .as_ref()
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("unknown_error");
         Some(BodyFailure::new(classify_code(code), code))
     }
 
@@ -192,5 +200,119 @@ mod tests {
             .unwrap();
         assert_eq!(bare.code, "unknown_error");
         assert_eq!(bare.classification.class, ErrorClass::Permanent);
+    }
+
+    /// Regression (found by the fuzz tests): an `error` with a JSON escape (or not a string)
+    /// made the answer
+    /// unreadable, so `ok: false` on HTTP 200 passed as a delivered message.
+    #[test]
+    fn an_escaped_error_is_still_a_failure() {
+        let failure = SlackErrors
+            .classify_body(StatusCode::OK, br#"{"error":"\\","ok":false}"#)
+            .unwrap();
+        assert_eq!(failure.code, "\\");
+        assert_eq!(failure.classification.class, ErrorClass::Permanent);
+        let escaped = SlackErrors
+            .classify_body(
+                StatusCode::OK,
+                br#"{"ok":false,"error":"rate\u006cimited"}"#,
+            )
+            .unwrap();
+        assert_eq!(escaped.code, "ratelimited");
+        assert_eq!(escaped.classification.class, ErrorClass::Throttled);
+        let not_text = SlackErrors
+            .classify_body(StatusCode::OK, br#"{"ok":false,"error":5}"#)
+            .unwrap();
+        assert_eq!(not_text.code, "unknown_error");
+    }
+}
+
+/// Property tests: any status and body, any error code.
+#[cfg(test)]
+mod fuzz {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+
+    /// `FUZZ_CASES` cases (256 by default) from a fixed seed (`FUZZ_SEED` overrides it), no
+    /// failure files: the kit's fuzz configuration (shared/tests/fuzz.rs).
+    fn config() -> ProptestConfig {
+        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse().ok());
+        ProptestConfig {
+            cases: env("FUZZ_CASES").map_or(256, |c: u64| u32::try_from(c).unwrap_or(u32::MAX)),
+            rng_seed: RngSeed::Fixed(env("FUZZ_SEED").unwrap_or(0x5717_c4ad_f022_2026)),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn status() -> impl Strategy<Value = StatusCode> {
+        (100..=999u16).prop_map(|c| StatusCode::from_u16(c).unwrap())
+    }
+
+    /// Slack-shaped answers (`ok`, `error` of any type, extra members) and arbitrary bytes.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let error = prop_oneof![
+            Just(serde_json::Value::Null),
+            "[a-z_]{0,30}".prop_map(serde_json::Value::from),
+            proptest::sample::select(PERMANENT).prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,20}".prop_map(serde_json::Value::from),
+        ];
+        let ok = prop_oneof![
+            any::<bool>().prop_map(serde_json::Value::from),
+            Just(serde_json::Value::Null),
+            Just(serde_json::Value::from("false")),
+        ];
+        prop_oneof![
+            3 => (ok, proptest::option::of(error), any::<bool>()).prop_map(|(ok, error, extra)| {
+                let mut reply = serde_json::json!({ "ok": ok });
+                if let Some(error) = error {
+                    reply["error"] = error;
+                }
+                if extra {
+                    reply["needed"] = "chat:write".into();
+                    reply["warning"] = "missing_charset".into();
+                }
+                reply.to_string().into_bytes()
+            }),
+            1 => proptest::collection::vec(any::<u8>(), 0..128),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any code has a class; an unknown one is permanent.
+        #[test]
+        fn any_code_has_a_class(code in "[a-z_]{0,40}|\\PC{0,40}") {
+            let class = classify_code(&code).class;
+            let known = THROTTLED.contains(&code.as_str())
+                || code == "message_limit_exceeded"
+                || TRANSIENT.contains(&code.as_str())
+                || AUTH.contains(&code.as_str());
+            if !known {
+                prop_assert_eq!(class, switchyard::ErrorClass::Permanent);
+            }
+        }
+
+        /// Any status and body: a failure exactly when the body is Slack's `ok: false`, carrying
+        /// its `error` (or `unknown_error`); never a panic.
+        #[test]
+        fn any_body_is_classified_or_ignored(status in status(), body in body()) {
+            let verdict = SlackErrors.classify_body(status, &body);
+            let reply = serde_json::from_slice::<serde_json::Value>(&body).ok();
+            let ok = reply.as_ref().and_then(|r| r.get("ok")).and_then(serde_json::Value::as_bool);
+            if ok == Some(false) {
+                prop_assert!(verdict.is_some(), "ok: false passed as a success");
+            }
+            if let (Some(failure), Some(serde_json::Value::Object(reply))) = (verdict, &reply) {
+                prop_assert_eq!(ok, Some(false));
+                let error = reply.get("error").and_then(serde_json::Value::as_str);
+                prop_assert_eq!(failure.code.as_str(), error.unwrap_or("unknown_error"));
+            }
+        }
     }
 }

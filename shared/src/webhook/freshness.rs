@@ -138,3 +138,42 @@ mod tests {
         );
     }
 }
+
+/// Property tests: any timestamp text, any distance between the timestamp and now.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::fuzz_config())]
+
+        /// A timestamp parses exactly when it is ASCII digits that fit an `i64`.
+        #[test]
+        fn timestamps_parse_only_as_plain_digits(text in "[+ -]?[0-9]{0,22}|\\PC{0,12}") {
+            let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+            match parse_timestamp(&text, "h") {
+                Ok(t) => {
+                    prop_assert!(plain);
+                    prop_assert_eq!(text.parse::<i64>(), Ok(t));
+                }
+                Err(_) => prop_assert!(!plain || text.parse::<i64>().is_err()),
+            }
+        }
+
+        /// Every freshness answers for any timestamp, now and tolerance (no overflow), as the
+        /// arithmetic in 128 bits says.
+        #[test]
+        fn checks_never_overflow(timestamp in any::<i64>(), now in any::<i64>(), tolerance in any::<u64>()) {
+            let age = i128::from(now) - i128::from(timestamp);
+            let tol = i128::from(tolerance);
+            let tolerance = Duration::from_secs(tolerance);
+            prop_assert!(Freshness::Unsigned.check(timestamp, now, tolerance).is_ok());
+            prop_assert_eq!(Freshness::MaxAge.check(timestamp, now, tolerance).is_ok(), age <= tol);
+            prop_assert_eq!(
+                Freshness::Window.check(timestamp, now, tolerance).is_ok(),
+                age.abs() <= tol
+            );
+        }
+    }
+}

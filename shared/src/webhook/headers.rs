@@ -116,3 +116,54 @@ mod tests {
         assert_eq!(optional(&pairs, "x-b"), Ok(None));
     }
 }
+
+/// Property tests: any header bytes, under any name spelling.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::fuzz_config())]
+
+        /// A value is read as text exactly when it is UTF-8, and then trimmed; an absent header
+        /// is missing for `required` and `None` for `optional`.
+        #[test]
+        fn any_value_reads_as_trimmed_text_or_malformed(
+            value in proptest::collection::vec(any::<u8>(), 0..64),
+            present in any::<bool>(),
+        ) {
+            let pairs: Vec<(&str, &[u8])> = if present { vec![("x-a", &value)] } else { vec![] };
+            let text = std::str::from_utf8(&value).ok();
+            match (present, text) {
+                (false, _) => {
+                    prop_assert_eq!(required(&pairs, "x-a"), Err(VerifyError::MissingHeader("x-a")));
+                    prop_assert_eq!(optional(&pairs, "x-a"), Ok(None));
+                }
+                (true, Some(text)) => {
+                    prop_assert_eq!(required(&pairs, "x-a"), Ok(text.trim()));
+                    prop_assert_eq!(optional(&pairs, "x-a"), Ok(Some(text.trim())));
+                }
+                (true, None) => {
+                    let malformed = matches!(
+                        required(&pairs, "x-a"),
+                        Err(VerifyError::MalformedHeader { header: "x-a", .. })
+                    );
+                    prop_assert!(malformed);
+                }
+            }
+        }
+
+        /// Pairs and a `HeaderMap` find the same value whatever case the request used.
+        #[test]
+        fn lookup_ignores_case(name in "[A-Za-z0-9-]{1,24}", value in "[ -~]{0,32}") {
+            let lower = name.to_ascii_lowercase();
+            let pairs = [(name.as_str(), value.as_str())];
+            prop_assert_eq!(pairs.header(&lower), Some(value.as_bytes()));
+            let mut map = lambda_http::http::HeaderMap::new();
+            let header = lambda_http::http::header::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            map.insert(header, lambda_http::http::HeaderValue::from_str(&value).unwrap());
+            prop_assert_eq!(map.header(&lower), Some(value.as_bytes()));
+        }
+    }
+}

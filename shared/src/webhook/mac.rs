@@ -106,3 +106,33 @@ mod tests {
         assert_eq!(Encoding::Base64.decode(&"ab".repeat(32)), None);
     }
 }
+
+/// Property tests: any candidate signature text, and the encodings' round trip.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::fuzz_config())]
+
+        /// Any text decodes to a tag or to nothing, in either encoding.
+        #[test]
+        fn any_candidate_decodes_or_not(text in "[0-9a-fA-F]{60,68}|[A-Za-z0-9+/]{40,48}={0,3}|\\PC{0,80}") {
+            for encoding in [Encoding::Hex, Encoding::Base64] {
+                if let Some(tag) = encoding.decode(&text) {
+                    prop_assert_eq!(tag.len(), TAG_LEN);
+                }
+            }
+        }
+
+        /// What `encode` writes, `decode` reads back.
+        #[test]
+        fn encode_then_decode_round_trips(tag in any::<Tag>()) {
+            for encoding in [Encoding::Hex, Encoding::Base64] {
+                prop_assert_eq!(encoding.decode(&encoding.encode(&tag)), Some(tag));
+            }
+            prop_assert_eq!(Encoding::Hex.decode(&hex::encode_upper(tag)), Some(tag));
+        }
+    }
+}
