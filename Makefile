@@ -6,7 +6,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(VENV)/bin/moto_server
 CARGO ?= cargo
 
-.PHONY: setup build test lint fmt package bench fuzz demo dev samples deploy clean template
+.PHONY: setup build test lint fmt package bench fuzz demo dev chaos samples deploy clean template
 
 ## setup: idempotent: .venv with pinned moto, cargo-lambda, ziglang; the arm64 target.
 setup:
@@ -73,6 +73,15 @@ samples: setup
 ## a mismatch).
 demo: setup
 	@scripts/demo.sh
+
+## chaos: CHAOS_EVENTS (default 10000) signed webhooks through the local pipeline while the
+## stand-ins inject 5xx, 429, hangs, dropped connections and lost answers and providers
+## redeliver; then every event reconciled (non-zero exit on a lost event or an unexplained
+## duplicate). CHAOS_ARGS passes switchyard-chaos flags (--seed, --env NAME=VALUE, ...).
+CHAOS_EVENTS ?= 10000
+chaos: setup
+	$(CARGO) build --bins
+	$(or $(CARGO_TARGET_DIR),target)/debug/switchyard-chaos --events $(CHAOS_EVENTS) $(CHAOS_ARGS)
 
 ## dev: the same stack left running (functions rebuilt on change) until Ctrl-C; it prints the
 ## Function URLs, the stand-ins and the commands to try. DEV_ARGS passes switchyard-dev flags.

@@ -102,7 +102,7 @@ pub fn stack_options(options: &ChaosOptions, say: Say) -> StackOptions {
 
 /// One webhook of the run.
 fn event(index: usize, now: i64) -> (SentEvent, Request) {
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         let number = index + 1;
         let id = format!("00000000-0000-4000-8000-{index:012}");
         let body = json!({
@@ -274,7 +274,7 @@ pub async fn run(
                 event.accepted += 1;
             }
             done += 1;
-            if done % 1000 == 0 || done == total {
+            if done.is_multiple_of(1000) || done == total {
                 say(&format!(
                     "  sent {done}/{total} ({:.0} s)",
                     started.elapsed().as_secs_f64()
