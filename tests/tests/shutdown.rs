@@ -7,6 +7,9 @@
 //! started are named in `batchItemFailures`, the invocation is answered with its EMF line
 //! written, and the process exits 0 within a few seconds. A fresh process then delivers the
 //! records handed back, and Slack holds each of the ten messages exactly once.
+//!
+//! A receiver between requests stops at once on SIGINT (Ctrl-C), exit 0, its last request's
+//! EMF line written.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -17,6 +20,10 @@ use aws_lambda_events::sqs::SqsEvent;
 use serde_json::json;
 use switchyard::envelope::CloudEvent;
 use switchyard_e2e::deliverer::DelivererRun;
+use switchyard_e2e::function_url;
+use switchyard_e2e::moto::Moto;
+use switchyard_e2e::providers;
+use switchyard_e2e::runtime_api::{FunctionProcess, RuntimeApi, binary};
 use switchyard_e2e::slack::{self, SlackStandIn};
 use switchyard_e2e::sqs_event::{depth, failures, receive_event};
 
@@ -192,5 +199,57 @@ async fn sigterm_mid_batch_finishes_or_hands_back_every_record_and_exits_zero() 
         receive_event(&run.moto, &run.url, &run.arn, 1)
             .await
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_between_requests_exits_zero_at_once_on_sigint() {
+    let moto = Moto::start();
+    let queue = moto.create_queue("events").await;
+    let secret = providers::test_secret("stripe-webhook");
+    moto.create_secret("signing", secret).await;
+    let api = RuntimeApi::start().await;
+    let mut env = moto.env();
+    env.push(("SECRET_ID".into(), "signing".into()));
+    env.push(("QUEUE_URL".into(), queue.clone()));
+    let mut process = FunctionProcess::start(&binary("stripe-webhook"), &api, &env);
+    let request = providers::signed_sample(
+        "stripe-webhook",
+        secret,
+        "evt_shutdown",
+        0,
+        providers::unix_now(),
+    );
+    let event = function_url::event("POST", &request.header_pairs(), &request.body, false);
+    let answer = api
+        .invoke(&event, Duration::from_secs(30))
+        .await
+        .expect_response();
+    assert_eq!(function_url::answer(&answer).status, 200, "{answer}");
+
+    let status = Command::new("kill")
+        .args(["-INT", &process.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        process.wait_exit(Duration::from_secs(3)).await,
+        "still running: {:#?}",
+        process.output()
+    );
+    assert_eq!(process.exit_status().unwrap().code(), Some(0));
+    let output = process.output();
+    assert!(
+        output.iter().any(|l| l.contains("\"CloudWatchMetrics\"")),
+        "the request's EMF line: {output:#?}"
+    );
+    assert!(
+        output.iter().any(|l| l.contains("shut down gracefully")),
+        "{output:#?}"
+    );
+    assert_eq!(
+        moto.receive(&queue, 1).await.len(),
+        1,
+        "the event was queued"
     );
 }
