@@ -28,6 +28,12 @@
 //! }
 //! ```
 //!
+//! **Graceful shutdown** ([`crate::shutdown`]): `run` and `run_batch` listen for SIGTERM and
+//! SIGINT. On the first, the runner starts no more records (those not started are named in
+//! `batchItemFailures` for SQS to redeliver), lets the running ones finish within the
+//! invocation's cutoff, the invocation is answered and its metrics flushed; then no new
+//! invocation is polled for and `run` returns `Ok(())`, so the process exits 0.
+//!
 //! Configuration, by environment ([`BatchRunner::from_env`]): `DLQ_URL`, `REDELIVERY_SCHEDULE`,
 //! `RETRY_PERIOD`, `MAX_ATTEMPTS`, `FUNCTION_FAILURE_DELAY`, `MAX_CONCURRENCY`; metrics as in
 //! [`crate::telemetry::metrics`]. An invalid value stops the cold start with a message naming
@@ -35,6 +41,8 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
+
+use crate::shutdown::Shutdown;
 use tracing::Instrument;
 
 use crate::batch::{BatchError, BatchHandler, BatchRunner, RecordHandler, RunnerConfigError};
@@ -77,17 +85,16 @@ impl Deliverer {
         &self.runner
     }
 
-    /// Serves invocations with a per-record handler until the runtime stops.
+    /// Serves invocations with a per-record handler until the runtime stops, or gracefully
+    /// until SIGTERM/SIGINT (see the [module documentation](self)).
     ///
     /// # Errors
-    /// The Lambda runtime's own failure (it cannot reach the Runtime API).
+    /// The Lambda runtime's own failure (it cannot reach the Runtime API), or the signal
+    /// handlers cannot be installed.
     pub async fn run<H: RecordHandler>(self, handler: H) -> Result<(), lambda_runtime::Error> {
-        tracing::info!(
-            schedule = ?self.runner.schedule(),
-            "deliverer ready"
-        );
-        let (deliverer, handler) = (&self, &handler);
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let (deliverer, shutdown) = self.ready()?;
+        let (deliverer, handler) = (&deliverer, &handler);
+        let service = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
             let invocation = Invocation::from_context(&event.context);
             let span = invocation_span(&invocation);
             let response = deliverer
@@ -96,21 +103,19 @@ impl Deliverer {
                 .instrument(span)
                 .await;
             deliverer.finish(response)
-        }))
-        .await
+        });
+        crate::shutdown::run(service, &shutdown, &deliverer.metrics).await
     }
 
-    /// Serves invocations with a batch handler until the runtime stops.
+    /// Serves invocations with a batch handler until the runtime stops, or gracefully until
+    /// SIGTERM/SIGINT (see the [module documentation](self)).
     ///
     /// # Errors
-    /// The Lambda runtime's own failure (it cannot reach the Runtime API).
+    /// As [`Deliverer::run`].
     pub async fn run_batch<H: BatchHandler>(self, handler: H) -> Result<(), lambda_runtime::Error> {
-        tracing::info!(
-            schedule = ?self.runner.schedule(),
-            "deliverer ready"
-        );
-        let (deliverer, handler) = (&self, &handler);
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let (deliverer, shutdown) = self.ready()?;
+        let (deliverer, handler) = (&deliverer, &handler);
+        let service = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
             let invocation = Invocation::from_context(&event.context);
             let span = invocation_span(&invocation);
             let response = deliverer
@@ -119,8 +124,22 @@ impl Deliverer {
                 .instrument(span)
                 .await;
             deliverer.finish(response)
-        }))
-        .await
+        });
+        crate::shutdown::run(service, &shutdown, &deliverer.metrics).await
+    }
+
+    /// Installs the process's shutdown signal and gives it to the runner; logs readiness.
+    fn ready(self) -> Result<(Self, Shutdown), crate::shutdown::ShutdownError> {
+        let shutdown = Shutdown::install()?;
+        tracing::info!(
+            schedule = ?self.runner.schedule(),
+            "deliverer ready"
+        );
+        let deliverer = Self {
+            runner: self.runner.with_shutdown(shutdown.clone()),
+            metrics: self.metrics,
+        };
+        Ok((deliverer, shutdown))
     }
 
     /// Flushes the invocation's metrics and passes the response on.

@@ -18,6 +18,7 @@
 //! | [`lookup`] | fetch-before-write lookups for deliverers (an owner id for an e-mail): one match, none or several, cached for a TTL in a bounded LRU, one fetch per key at a time, and a per-field policy for no single match |
 //! | [`idempotency`] | idempotency for deliverers as a layer around any handler (DynamoDB lock, dedup window, payload check) and the delivery ledger |
 //! | [`deliverer`] | the deliverer runtime: SQS batch → handler → partial batch response, per invocation |
+//! | [`shutdown`] | graceful shutdown: on SIGTERM/SIGINT stop starting records, finish and answer the invocation in flight, flush metrics and logs, exit 0 |
 //! | [`telemetry`] | JSON logs with the event id on every line, CloudWatch EMF metrics |
 //! | [`aws`] | the AWS SDK configuration (honours `AWS_ENDPOINT_URL`, bounded timeouts) and the classification of SDK failures |
 //! | [`routing`] | which queues an accepted webhook event goes to, by event type |
@@ -41,6 +42,7 @@ pub mod redact;
 pub mod retry;
 pub mod routing;
 pub mod secrets;
+pub mod shutdown;
 pub mod taxonomy;
 pub mod telemetry;
 pub mod webhook;

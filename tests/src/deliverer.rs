@@ -40,6 +40,10 @@ pub struct DelivererRun {
     pub dlq: String,
     /// Output lines already read for metrics.
     seen_lines: usize,
+    /// The function's environment, for [`DelivererRun::restart`].
+    vars: Vec<(String, String)>,
+    /// The function's binary name.
+    function: String,
 }
 
 impl DelivererRun {
@@ -88,16 +92,33 @@ impl DelivererRun {
             arn,
             dlq,
             seen_lines: 0,
+            vars,
+            function: function.to_owned(),
         };
+        run.wait_started().await;
+        run
+    }
+
+    /// Starts a fresh process of the function (the old one is killed if still running) with
+    /// the same environment, under a new Runtime API, as Lambda starts a new execution
+    /// environment; the queues, secret and ledger stay.
+    pub async fn restart(&mut self) {
+        self.api = RuntimeApi::start().await;
+        self.process = FunctionProcess::start(&binary(&self.function), &self.api, &self.vars);
+        self.seen_lines = 0;
+        self.wait_started().await;
+    }
+
+    async fn wait_started(&self) {
         assert!(
-            run.api
+            self.api
                 .wait_first_poll(Duration::from_secs(30))
                 .await
                 .is_some(),
-            "{function} did not start: {:#?}",
-            run.process.output()
+            "{} did not start: {:#?}",
+            self.function,
+            self.process.output()
         );
-        run
     }
 
     /// Sends an envelope (or any body) to the function's queue.

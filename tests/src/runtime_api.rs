@@ -325,6 +325,11 @@ impl FunctionProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// How the process exited, once it has (the status stays readable after that).
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Waits up to `timeout` for the process to exit by itself; true if it did.
     pub async fn wait_exit(&mut self, timeout: Duration) -> bool {
         let until = Instant::now() + timeout;

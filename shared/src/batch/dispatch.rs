@@ -6,6 +6,10 @@
 //!   runner's start margin is left before the invocation's cutoff; the rest are
 //!   [`Verdict::NotStarted`] and go back to SQS at once, unprocessed, instead of being cut off
 //!   with the whole batch when Lambda's deadline strikes.
+//! - **Nothing starts after a shutdown request.** Once the runner's
+//!   [`Shutdown`](crate::shutdown::Shutdown) is requested (SIGTERM/SIGINT), records not
+//!   started yet are [`Verdict::NotStarted`] too; the ones running finish (one atomic load per
+//!   record start).
 //! - **Nothing runs past the cutoff.** Every handler call runs under a timeout ending at the
 //!   cutoff; a call cut there fails its records as transient.
 //! - **Panics stay local.** A panicking call fails its own records (transient), never the batch.
@@ -42,10 +46,19 @@ pub(crate) enum Verdict {
     Done(Outcome),
     /// The handler failed it (after any retries inside the invocation).
     Failed(Error),
-    /// Not started: too close to the invocation's cutoff.
-    NotStarted,
+    /// Not started: too close to the invocation's cutoff, or the function is shutting down.
+    NotStarted(Unstarted),
     /// Not processed: an earlier record of its FIFO message group was handed back.
     Blocked,
+}
+
+/// Why a record was not started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unstarted {
+    /// Less than the start margin was left before the invocation's cutoff.
+    Cutoff,
+    /// The function was asked to shut down.
+    Shutdown,
 }
 
 impl Verdict {
@@ -55,7 +68,7 @@ impl Verdict {
         match self {
             Verdict::Done(_) => false,
             Verdict::Failed(e) => e.class() != ErrorClass::Permanent,
-            Verdict::NotStarted | Verdict::Blocked => true,
+            Verdict::NotStarted(_) | Verdict::Blocked => true,
         }
     }
 
@@ -68,6 +81,18 @@ impl Verdict {
 }
 
 impl BatchRunner {
+    /// Why a record (or batch call) may not start now, if it may not: the shutdown request
+    /// first (an atomic load), then the time left.
+    fn may_not_start(&self, invocation: &Invocation) -> Option<Unstarted> {
+        if self.shutdown.is_requested() {
+            Some(Unstarted::Shutdown)
+        } else if !invocation.has_time_for(self.start_margin) {
+            Some(Unstarted::Cutoff)
+        } else {
+            None
+        }
+    }
+
     /// Runs a per-record handler over `records`: units concurrently (bounded), each unit's
     /// records in order. Returns one verdict per record, by index.
     pub(crate) async fn dispatch_records<H: RecordHandler>(
@@ -98,8 +123,8 @@ impl BatchRunner {
         for record in unit.records {
             let verdict = if stopped {
                 Verdict::Blocked
-            } else if !invocation.has_time_for(self.start_margin) {
-                Verdict::NotStarted
+            } else if let Some(why) = self.may_not_start(invocation) {
+                Verdict::NotStarted(why)
             } else {
                 self.run_record(record, invocation, handler)
                     .instrument(super::runner::record_span(record))
@@ -153,14 +178,14 @@ impl BatchRunner {
             }
             for chunk in round.chunks(max) {
                 let records: Vec<&Record<'_>> = chunk.iter().map(|(_, r)| *r).collect();
-                if invocation.has_time_for(self.start_margin) {
+                if let Some(why) = self.may_not_start(invocation) {
+                    for record in &records {
+                        verdicts[record.index()] = Some(Verdict::NotStarted(why));
+                    }
+                } else {
                     let results = self.run_call(&records, invocation, handler).await;
                     for (record, verdict) in records.iter().zip(results) {
                         verdicts[record.index()] = Some(verdict);
-                    }
-                } else {
-                    for record in &records {
-                        verdicts[record.index()] = Some(Verdict::NotStarted);
                     }
                 }
             }
@@ -179,7 +204,7 @@ impl BatchRunner {
         }
         verdicts
             .into_iter()
-            .map(|v| v.unwrap_or(Verdict::NotStarted))
+            .map(|v| v.unwrap_or(Verdict::NotStarted(Unstarted::Cutoff)))
             .collect()
     }
 
@@ -343,7 +368,8 @@ mod tests {
         assert!(!Verdict::Failed(Error::permanent("x")).hands_back());
         assert!(Verdict::Failed(Error::transient("x")).hands_back());
         assert!(Verdict::Failed(Error::classified(Classification::auth(), "x")).hands_back());
-        assert!(Verdict::NotStarted.hands_back());
+        assert!(Verdict::NotStarted(Unstarted::Cutoff).hands_back());
+        assert!(Verdict::NotStarted(Unstarted::Shutdown).hands_back());
         assert!(Verdict::Blocked.hands_back());
     }
 }

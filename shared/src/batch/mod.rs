@@ -17,7 +17,7 @@
 //! | auth error: the function's credentials or configuration failed, not the record | handed back on the long end of the schedule (default 30 min), so fixing the secret heals the backlog without a replay | `retried`, `function_failures` |
 //! | any of those, once the retry period (from the first receive) or the attempts run out | dead-lettered with its class and a reason saying so | `dead_lettered` |
 //! | permanent error (bad data, invalid envelope, a 4xx) | dead-lettered at once, with class, reason and attempts | `dead_lettered` |
-//! | not started before the cutoff | handed back at once, unprocessed | `deferred` |
+//! | not started before the cutoff, or after a shutdown request (SIGTERM/SIGINT) | handed back at once, unprocessed | `deferred` |
 //!
 //! # Semantics
 //!
@@ -27,6 +27,12 @@
 //!   the cutoff; the unstarted records are handed back (visibility 0), not the whole batch. A
 //!   slow batch no longer times out the invocation, which made Lambda redeliver every record,
 //!   the delivered and dead-lettered ones included.
+//! * **Graceful shutdown.** Once the runner's [`Shutdown`](crate::shutdown::Shutdown) is
+//!   requested ([`BatchRunner::with_shutdown`]; the deliverer runtime passes the process's,
+//!   requested by SIGTERM or SIGINT), no record or batch call starts: the rest of the batch is
+//!   handed back as above (a FIFO group stops at its first unstarted record, its later ones
+//!   blocked behind it), the running ones finish within the cutoff, and the response names
+//!   exactly the records not done. One atomic load per record start. See [`crate::shutdown`].
 //! * **Bounded concurrency.** Per-record handlers run at most [`DEFAULT_MAX_CONCURRENCY`]
 //!   (configurable) records at a time. Batch handlers get one call per
 //!   [`BatchHandler::max_batch_size`] records.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 
 use super::dead_letter::{DeadLetter, send_dead_letters};
-use super::dispatch::{DEFAULT_START_MARGIN, Verdict};
+use super::dispatch::{DEFAULT_START_MARGIN, Unstarted, Verdict};
 use super::handler::{BatchHandler, RecordHandler};
 use super::metrics::{
     BATCH_LATENCY, DEAD_LETTERED, DEDUPED, DEFERRED, DELIVERED, FUNCTION_FAILURES, RECORDS,
@@ -18,6 +18,7 @@ use super::schedule::{Redelivery, RedeliverySchedule};
 use super::visibility::change_visibility;
 use crate::invocation::Invocation;
 use crate::retry::RetryPolicy;
+use crate::shutdown::Shutdown;
 use crate::taxonomy::{Classify, ErrorClass};
 use crate::telemetry::metrics::Metrics;
 
@@ -80,6 +81,7 @@ pub struct BatchRunner {
     pub(super) start_margin: Duration,
     pub(super) queue_urls: QueueUrls,
     pub(super) metrics: Option<Metrics>,
+    pub(super) shutdown: Shutdown,
 }
 
 impl BatchRunner {
@@ -97,6 +99,7 @@ impl BatchRunner {
             start_margin: DEFAULT_START_MARGIN,
             queue_urls: QueueUrls::default(),
             metrics: None,
+            shutdown: Shutdown::new(),
         }
     }
 
@@ -173,6 +176,15 @@ impl BatchRunner {
     /// caller flushes the handle once per invocation (the deliverer runtime does).
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Stops starting records once `shutdown` is requested: the records not started yet are
+    /// handed back (visibility 0, `deferred`), the running ones finish. The deliverer runtime
+    /// passes the process-wide handle ([`Shutdown::install`]); without this call, a runner
+    /// has a handle of its own that nothing requests.
+    pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
         self
     }
 
@@ -253,12 +265,18 @@ impl BatchRunner {
                         ),
                     }
                 }
-                Verdict::NotStarted => {
+                Verdict::NotStarted(why) => {
                     tally.deferred += 1;
-                    tracing::warn!(
-                        outcome = "deferred",
-                        "not started: too close to the invocation's deadline; handing it back"
-                    );
+                    match why {
+                        Unstarted::Cutoff => tracing::warn!(
+                            outcome = "deferred",
+                            "not started: too close to the invocation's deadline; handing it back"
+                        ),
+                        Unstarted::Shutdown => tracing::warn!(
+                            outcome = "deferred",
+                            "not started: the function is shutting down; handing it back"
+                        ),
+                    }
                     back.push((record, Some(Duration::ZERO)));
                 }
                 Verdict::Blocked => {
@@ -579,6 +597,160 @@ mod tests {
         let response = runner.run(&batch, &unbounded(), &by_body()).await.unwrap();
         assert_eq!(response.batch_item_failures.len(), 1);
         assert_eq!(response.batch_item_failures[0].item_identifier, "a");
+    }
+
+    fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect()
+    }
+
+    /// A handler that requests `shutdown` as soon as `after` records have started, then takes
+    /// a while with each: the started records are still running when the request comes.
+    struct StopAfter {
+        shutdown: Shutdown,
+        after: usize,
+        started: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl StopAfter {
+        fn new(shutdown: &Shutdown, after: usize) -> Self {
+            Self {
+                shutdown: shutdown.clone(),
+                after,
+                started: std::sync::Mutex::new(Vec::new()),
+            }
+        }
+
+        fn start(&self, record: &Record<'_>) {
+            let mut started = self.started.lock().unwrap();
+            started.push(record.message_id().unwrap_or("-").to_owned());
+            if started.len() >= self.after {
+                self.shutdown.request();
+            }
+        }
+
+        fn started(&self) -> Vec<String> {
+            let mut started = self.started.lock().unwrap().clone();
+            started.sort();
+            started
+        }
+    }
+
+    impl RecordHandler for StopAfter {
+        async fn handle(&self, record: &Record<'_>, _: &Invocation) -> Result<Outcome, Error> {
+            self.start(record);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            Ok(Outcome::delivered())
+        }
+    }
+
+    impl BatchHandler for StopAfter {
+        fn max_batch_size(&self) -> usize {
+            2
+        }
+
+        async fn handle_batch(
+            &self,
+            records: &[&Record<'_>],
+            _: &Invocation,
+        ) -> Vec<Result<Outcome, Error>> {
+            for record in records {
+                self.start(record);
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            records.iter().map(|_| Ok(Outcome::delivered())).collect()
+        }
+    }
+
+    fn ids(n: usize) -> Vec<SqsMessage> {
+        (0..n)
+            .map(|i| record(Some(&format!("m{i}")), "ok"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_mid_batch_finishes_the_started_records_and_hands_back_the_rest() {
+        let shutdown = Shutdown::new();
+        let metrics = Metrics::builder().build().unwrap();
+        let runner = offline_runner()
+            .with_max_concurrency(2)
+            .with_shutdown(shutdown.clone())
+            .with_metrics(metrics.clone());
+        let handler = StopAfter::new(&shutdown, 2);
+        let batch = event(ids(6));
+
+        let response = runner
+            .run(
+                &batch,
+                &Invocation::with_timeout("r", Duration::from_secs(30)),
+                &handler,
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(
+            handler.started(),
+            ["m0", "m1"],
+            "nothing starts after the request"
+        );
+        assert_eq!(
+            failed_ids(&response),
+            ["m2", "m3", "m4", "m5"],
+            "in batch order"
+        );
+        let mut out = Vec::new();
+        metrics.flush_to(&mut out).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_slice(out.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(doc["delivered"], 2, "{doc}");
+        assert_eq!(doc["deferred"], 4, "{doc}");
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_stops_fifo_groups_in_order_and_batch_calls_too() {
+        let fifo = |id: &str, group: &str| {
+            let mut r = record(Some(id), "ok");
+            r.event_source_arn = Some("arn:aws:sqs:us-east-1:1:q.fifo".into());
+            r.attributes = std::collections::HashMap::from([(
+                crate::batch::fifo::MESSAGE_GROUP_ID.to_string(),
+                group.to_string(),
+            )]);
+            r
+        };
+        // Group a: a1 runs (and requests the stop), a2 is not started, a3 is blocked behind it.
+        let shutdown = Shutdown::new();
+        let runner = offline_runner().with_shutdown(shutdown.clone());
+        let handler = StopAfter::new(&shutdown, 1);
+        let batch = event(vec![fifo("a1", "a"), fifo("a2", "a"), fifo("a3", "a")]);
+        let response = runner.run(&batch, &unbounded(), &handler).await.unwrap();
+        assert_eq!(handler.started(), ["a1"]);
+        assert_eq!(failed_ids(&response), ["a2", "a3"]);
+
+        // A batch handler: the call in flight (2 records) finishes, no further call is made.
+        let shutdown = Shutdown::new();
+        let runner = offline_runner().with_shutdown(shutdown.clone());
+        let handler = StopAfter::new(&shutdown, 1);
+        let response = runner
+            .run_batch(&event(ids(5)), &unbounded(), &handler)
+            .await
+            .unwrap();
+        assert_eq!(handler.started(), ["m0", "m1"]);
+        assert_eq!(failed_ids(&response), ["m2", "m3", "m4"]);
+
+        // Requested before the batch: nothing starts, everything is handed back.
+        let shutdown = Shutdown::new();
+        shutdown.request();
+        let runner = offline_runner().with_shutdown(shutdown.clone());
+        let handler = StopAfter::new(&shutdown, usize::MAX);
+        let response = runner
+            .run(&event(ids(3)), &unbounded(), &handler)
+            .await
+            .unwrap();
+        assert!(handler.started().is_empty());
+        assert_eq!(failed_ids(&response), ["m0", "m1", "m2"]);
     }
 
     #[test]

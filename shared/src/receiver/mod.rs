@@ -69,23 +69,26 @@ pub async fn from_env<P: Provider>(provider: P) -> Result<Receiver<P>, lambda_ht
 
 /// Runs a receiver function: logging, cold start, then one request per invocation, with the
 /// invocation's metrics flushed as one EMF line.
+///
+/// On SIGTERM or SIGINT ([`crate::shutdown`]) the request in flight is finished and answered,
+/// no new one is polled for, and this returns `Ok(())` (the process exits 0).
 pub async fn run<P: Provider>(provider: P) -> Result<(), lambda_http::Error> {
     crate::telemetry::logging::init();
     let receiver = Arc::new(from_env(provider).await?);
+    let shutdown = crate::shutdown::Shutdown::install()?;
     tracing::info!(source = %receiver.source(), "receiver ready");
-    lambda_http::run(lambda_http::service_fn(
-        move |request: lambda_http::Request| {
-            let receiver = receiver.clone();
-            async move {
-                let answer = receiver
-                    .handle(request.method(), request.headers(), request.body().as_ref())
-                    .await;
-                if let Err(e) = receiver.metrics().flush() {
-                    tracing::warn!(error = %e, "could not write metrics");
-                }
-                Ok::<_, std::convert::Infallible>(answer.into_response())
+    let metrics = receiver.metrics().clone();
+    let service = lambda_http::service_fn(move |request: lambda_http::Request| {
+        let receiver = receiver.clone();
+        async move {
+            let answer = receiver
+                .handle(request.method(), request.headers(), request.body().as_ref())
+                .await;
+            if let Err(e) = receiver.metrics().flush() {
+                tracing::warn!(error = %e, "could not write metrics");
             }
-        },
-    ))
-    .await
+            Ok::<_, std::convert::Infallible>(answer.into_response())
+        }
+    });
+    crate::shutdown::run(lambda_http::Adapter::from(service), &shutdown, &metrics).await
 }
