@@ -48,12 +48,10 @@ async fn nothing_is_lost_under_faults_and_every_duplicate_is_explained() {
     // The customers HubSpot refuses (one in fifty), and only they, are dead-lettered.
     assert_eq!(table.dead_lettered.get("permanent"), Some(&2), "{context}");
     // Every copy sent twice was absorbed by idempotency (a copy of a refused customer is
-    // refused again instead: a failed event is not a duplicate).
+    // refused again instead: a failed event is not a duplicate). SQS redeliveries of records
+    // already done are absorbed and counted the same way, so there may be more.
     let copies = table.sent - 150;
-    assert!(
-        table.deduped <= copies && table.deduped + dead >= copies,
-        "{context}"
-    );
+    assert!(table.deduped + dead >= copies, "{context}");
     // The faults did happen.
     let faults: usize = table.faults.values().sum();
     assert!(faults > 20, "{context}");
