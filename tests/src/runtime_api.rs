@@ -224,6 +224,16 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCod
     StatusCode::ACCEPTED
 }
 
+/// Where `cargo build` puts a workspace binary (`$CARGO_TARGET_DIR` or `target/`, debug), built
+/// or not.
+pub fn debug_binary(name: &str) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("debug")
+        .join(name)
+}
+
 /// Builds a workspace binary (once per test process) and returns its path.
 ///
 /// Tests run the same debug binary `cargo build` makes; building here keeps a single test
@@ -231,10 +241,7 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCod
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let mut built = BUILT.lock().expect("lock");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let path = target.join("debug").join(name);
+    let path = debug_binary(name);
     if !built.iter().any(|b| b == name) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)

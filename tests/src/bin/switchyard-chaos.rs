@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use switchyard_e2e::chaos::{self, ChaosOptions};
 use switchyard_e2e::moto::workspace_root;
-use switchyard_e2e::stack::{LocalStack, Say, interrupted};
+use switchyard_e2e::stack::{Say, interrupted};
 
 const USAGE: &str =
     "usage: switchyard-chaos [--events N] [--seed S] [--redelivered SHARE] [--work-dir DIR]
@@ -85,16 +85,9 @@ async fn main() -> ExitCode {
     let mut stack_options = chaos::stack_options(&options, say.clone());
     stack_options.work_dir = Some(work_dir.clone());
     // Batch reports would be thousands of lines: progress comes from the run itself.
-    let stack = tokio::select! {
-        stack = LocalStack::start(stack_options) => stack,
-        _ = interrupted() => return ExitCode::from(130),
-    };
-    let stack = match stack {
+    let stack = match switchyard_e2e::stack::start_for("switchyard-chaos", stack_options).await {
         Ok(stack) => stack,
-        Err(e) => {
-            eprintln!("switchyard-chaos: the local stack did not start: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return ExitCode::from(code),
     };
     let outcome = tokio::select! {
         table = chaos::run(&stack, &options, &say) => Some(table),

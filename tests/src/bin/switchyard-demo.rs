@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use switchyard_e2e::demo;
 use switchyard_e2e::moto::workspace_root;
-use switchyard_e2e::stack::{LocalStack, Say, StackOptions};
+use switchyard_e2e::stack::{Say, StackOptions};
 
 const USAGE: &str = "usage: switchyard-demo [--work-dir DIR]
   Runs the scripted demo on a local stack and prints its report (logs stay in DIR,
@@ -71,20 +71,9 @@ async fn main() -> ExitCode {
         say: say.clone(),
         ..StackOptions::default()
     };
-    let stack = tokio::select! {
-        stack = LocalStack::start(options) => stack,
-        _ = switchyard_e2e::stack::interrupted() => {
-            eprintln!("\nswitchyard-demo: interrupted; stopping what was started");
-            return ExitCode::from(130);
-        }
-    };
-    let stack = match stack {
+    let stack = match switchyard_e2e::stack::start_for("switchyard-demo", options).await {
         Ok(stack) => stack,
-        Err(e) => {
-            eprintln!("switchyard-demo: the local stack did not start: {e}");
-            eprintln!("  logs: {}", work_dir.join("logs").display());
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return ExitCode::from(code),
     };
     say(&format!(
         "stack ready in {:.0} s",

@@ -124,19 +124,9 @@ async fn main() -> ExitCode {
         say: say.clone(),
         ..StackOptions::default()
     };
-    let stack = tokio::select! {
-        stack = LocalStack::start(options) => stack,
-        _ = switchyard_e2e::stack::interrupted() => {
-            eprintln!("\nswitchyard-dev: interrupted; stopping what was started");
-            return ExitCode::from(130);
-        }
-    };
-    let stack = match stack {
+    let stack = match switchyard_e2e::stack::start_for("switchyard-dev", options).await {
         Ok(stack) => stack,
-        Err(e) => {
-            eprintln!("switchyard-dev: the local stack did not start: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return ExitCode::from(code),
     };
     say(&instructions(&stack, &work_dir));
     watch_arrivals(&stack).await;

@@ -21,7 +21,6 @@ pub mod observe;
 pub mod report;
 pub mod script;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -138,19 +137,10 @@ async fn settle(stack: &LocalStack, say: &Say) -> Result<(), String> {
     Ok(())
 }
 
-/// The operator CLI's binary, as `cargo build` made it.
-pub fn cli_binary() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::moto::workspace_root().join("target"))
-        .join("debug")
-        .join("switchyard")
-}
-
 /// Runs `switchyard <args> --stack <stack>` against the emulator, showing the command and
 /// its output as a user would see them.
 fn cli(stack: &LocalStack, args: &[&str], say: &Say) -> Result<String, String> {
-    let binary = cli_binary();
+    let binary = crate::runtime_api::debug_binary("switchyard");
     if !binary.exists() {
         return Err(format!(
             "{} not found: `cargo build --bins` first",

@@ -124,7 +124,7 @@ impl LocalStack {
                 std::env::temp_dir().join(format!(
                     "switchyard-stack-{}-{}",
                     std::process::id(),
-                    fastrand_suffix()
+                    fastrand::u32(..)
                 )),
                 true,
             ),
@@ -495,12 +495,6 @@ fn create_resources(
     String::from_utf8(output.stdout).map_err(|e| format!("local_stack.py's output: {e}"))
 }
 
-fn fastrand_suffix() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos())
-}
-
 /// Resolves when the process is asked to stop: Ctrl-C (SIGINT), SIGTERM (`kill`, `timeout`,
 /// a CI runner) or SIGHUP (the terminal closed). The stack's binaries wait on this rather than
 /// on Ctrl-C alone, so that any of them stops everything they started instead of killing the
@@ -519,4 +513,26 @@ pub async fn interrupted() {
         _ = term.recv() => {}
         _ = hup.recv() => {}
     }
+}
+
+/// Starts the stack for one of the stack's binaries (`switchyard-demo`, `-dev`, `-chaos`):
+/// `Err` is the exit code to leave with, after saying why on stderr — 130 when interrupted while
+/// starting (what was started is stopped as the start is dropped), 1 when it could not start
+/// (with where the logs are).
+pub async fn start_for(tool: &str, options: StackOptions) -> Result<LocalStack, u8> {
+    let logs = options.work_dir.as_ref().map(|d| d.join("logs"));
+    let started = tokio::select! {
+        stack = LocalStack::start(options) => stack,
+        _ = interrupted() => {
+            eprintln!("\n{tool}: interrupted; stopping what was started");
+            return Err(130);
+        }
+    };
+    started.map_err(|e| {
+        eprintln!("{tool}: the local stack did not start: {e}");
+        if let Some(logs) = logs {
+            eprintln!("  logs: {}", logs.display());
+        }
+        1
+    })
 }
