@@ -252,9 +252,10 @@ mod tests {
     }
 }
 
-/// Property tests: any status, headers and body.
+/// Property tests: any status, headers and body. Its configuration and strategies serve the
+/// crate's other property tests too (`upsert.rs`).
 #[cfg(test)]
-mod fuzz {
+pub(crate) mod fuzz {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
@@ -264,7 +265,7 @@ mod fuzz {
 
     /// `FUZZ_CASES` cases (256 by default) from a fixed seed (`FUZZ_SEED` overrides it), no
     /// failure files: the kit's fuzz configuration (shared/tests/fuzz.rs).
-    fn config() -> ProptestConfig {
+    pub(crate) fn config() -> ProptestConfig {
         let env = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse().ok());
         ProptestConfig {
             cases: env("FUZZ_CASES").map_or(256, |c: u64| u32::try_from(c).unwrap_or(u32::MAX)),
@@ -274,7 +275,7 @@ mod fuzz {
         }
     }
 
-    fn status() -> impl Strategy<Value = StatusCode> {
+    pub(crate) fn status() -> impl Strategy<Value = StatusCode> {
         (100..=999u16).prop_map(|c| StatusCode::from_u16(c).unwrap())
     }
 

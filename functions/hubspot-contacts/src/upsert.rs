@@ -449,24 +449,8 @@ mod fuzz {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::api_errors::fuzz::{config, status};
     use proptest::prelude::*;
-    use proptest::test_runner::{Config as ProptestConfig, RngSeed};
-
-    /// `FUZZ_CASES` cases (256 by default) from a fixed seed (`FUZZ_SEED` overrides it), no
-    /// failure files: the kit's fuzz configuration (shared/tests/fuzz.rs).
-    fn config() -> ProptestConfig {
-        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse().ok());
-        ProptestConfig {
-            cases: env("FUZZ_CASES").map_or(256, |c: u64| u32::try_from(c).unwrap_or(u32::MAX)),
-            rng_seed: RngSeed::Fixed(env("FUZZ_SEED").unwrap_or(0x5717_c4ad_f022_2026)),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
-
-    fn status() -> impl Strategy<Value = StatusCode> {
-        (100..=999u16).prop_map(|c| StatusCode::from_u16(c).unwrap())
-    }
 
     /// E-mail-like ids and the text around them, so messages sometimes name an input.
     fn id() -> impl Strategy<Value = String> {
