@@ -115,7 +115,7 @@ impl HubSpotContacts {
         breaker: Option<CircuitBreaker>,
         owners: LookupCache<String, String>,
     ) -> Result<Self, StartError> {
-        let http = HttpClient::new(crate::INTEGRATION)?;
+        let http = HttpClient::from_env(crate::INTEGRATION)?;
         // The breaker is outermost: while the circuit is open a call is refused at once,
         // without spending a slot of the rate or waiting for one.
         let mut hubspot = Destination::new("hubspot", base_url)?;

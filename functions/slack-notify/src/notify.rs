@@ -108,7 +108,7 @@ impl SlackNotify {
         }
         .with_policy(Arc::new(limiter));
         Ok(Self {
-            http: HttpClient::new(crate::INTEGRATION)?,
+            http: HttpClient::from_env(crate::INTEGRATION)?,
             slack,
             secrets,
             config,

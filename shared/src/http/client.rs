@@ -35,6 +35,15 @@ impl HttpClient {
         Self::with_config(&HttpConfig::new(integration))
     }
 
+    /// A client for `integration` with the per-call timeout from `HTTP_TIMEOUT` if it is set
+    /// ([`HttpConfig::from_env`]). Build it once, in `main`.
+    ///
+    /// # Errors
+    /// As [`HttpConfig::from_env`], or when the client cannot be built.
+    pub fn from_env(integration: &str) -> Result<Self, HttpError> {
+        Self::with_config(&HttpConfig::from_env(integration)?)
+    }
+
     /// A client with explicit timeouts and limits.
     pub fn with_config(config: &HttpConfig) -> Result<Self, HttpError> {
         let tls = super::tls::client_config().map_err(|e| {
