@@ -24,6 +24,7 @@
 //! | [`routing`] | which queues an accepted webhook event goes to, by event type |
 //! | [`oauth`] | OAuth2 access tokens from a secret (refresh-token flow or a static token): cached until shortly before expiry, one request for concurrent callers, renewed once when an API refuses them |
 //! | [`mapping`] | declarative field mapping: TOML rules (paths, transforms, minijinja templates) from an event to a destination's fields, checked against the destination's schema at cold start |
+//! | [`unknown_outcome`] | calls whose outcome is unknown (a timeout after sending, an answer lost), counted per delivery attempt so the ledger can mark a delivery "possibly delivered twice" |
 //! | [`webhook`] | webhook signature schemes, one file per provider |
 
 pub mod aws;
@@ -45,6 +46,7 @@ pub mod secrets;
 pub mod shutdown;
 pub mod taxonomy;
 pub mod telemetry;
+pub mod unknown_outcome;
 pub mod webhook;
 
 pub use error::Error;

@@ -6,7 +6,8 @@
 //!
 //! The test handler plays Slack: it delivers an envelope and answers `ts-<event id>-<call>` as
 //! the destination id. The envelope's `data` scripts it: `fail_first` / `panic_first` (fail or
-//! panic on the first N calls for that event), `permanent`, `skip`, `hang`.
+//! panic on the first N calls for that event), `permanent`, `skip`, `hang`, `unknown_first` /
+//! `unknown_then_deliver` (a call whose outcome is unknown, as the HTTP client reports one).
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -49,6 +50,11 @@ struct Script {
     permanent: bool,
     skip: bool,
     hang: bool,
+    /// The first N calls time out after sending (an unknown outcome), then fail as transient.
+    unknown_first: usize,
+    /// The call notes an unknown outcome (a first try timed out), then delivers (the
+    /// in-place retry worked).
+    unknown_then_deliver: bool,
 }
 
 /// Counts calls per event id; optionally stops inside the call until released.
@@ -101,6 +107,13 @@ impl Slack {
         }
         if call <= script.fail_first {
             return Err(Error::transient("HTTP 503 from Slack"));
+        }
+        if call <= script.unknown_first {
+            switchyard::unknown_outcome::note();
+            return Err(Error::transient("slack: request failed: timed out"));
+        }
+        if script.unknown_then_deliver {
+            switchyard::unknown_outcome::note();
         }
         if script.skip {
             return Ok(Outcome::skipped("no rule for invoice.paid"));
@@ -805,6 +818,11 @@ async fn an_abandoned_lock_is_taken_again_once_it_expires() {
     assert_eq!(entry.status, Status::Completed);
     assert_eq!(entry.attempts, 2, "the abandoned attempt counts");
     assert_eq!(entry.request_id.as_deref(), Some("req-3"));
+    assert_eq!(
+        (entry.unknown_outcomes, entry.possible_duplicate),
+        (1, true),
+        "what the abandoned attempt sent is unknown: possibly delivered twice"
+    );
 }
 
 /// Delivers anything at once.
@@ -1078,4 +1096,86 @@ async fn a_batch_costs_two_dynamodb_round_trips_whatever_its_size() {
     let tally = counter.take();
     assert_eq!(tally.calls("UpdateItem"), 20, "{tally:?}");
     println!("per-record handler, 10 records: {tally:?}");
+}
+
+#[tokio::test]
+async fn a_delivery_after_an_unknown_outcome_is_marked_possibly_twice_in_the_ledger() {
+    let world = World::new().await;
+    let metrics = metrics();
+    let runner = world.runner(&metrics);
+    let slack = world.layer().layer(Slack::default());
+    let first = world
+        .batch(&[
+            envelope("evt_lost", json!({"unknown_first": 1})),
+            envelope("evt_503", json!({"fail_first": 1})),
+            envelope("evt_retried_in_place", json!({"unknown_then_deliver": true})),
+            envelope("evt_clean", json!({})),
+        ])
+        .await;
+    let response = runner
+        .run(&first, &invocation("req-1"), &slack)
+        .await
+        .unwrap();
+    assert_eq!(failures(&response).len(), 2, "{response:?}");
+    let lost = world.ledger("evt_lost").await;
+    assert_eq!(lost.status, Status::Failed);
+    assert_eq!((lost.unknown_outcomes, lost.possible_duplicate), (1, false));
+
+    let second = world.settle_and_redeliver(&first, &response).await;
+    let response = runner
+        .run(&second, &invocation("req-2"), &slack)
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty(), "{response:?}");
+
+    let marks = |e: &LedgerEntry| (e.status, e.unknown_outcomes, e.possible_duplicate);
+    assert_eq!(
+        marks(&world.ledger("evt_lost").await),
+        (Status::Completed, 1, true),
+        "delivered after a timed-out call: possibly twice"
+    );
+    assert_eq!(
+        marks(&world.ledger("evt_retried_in_place").await),
+        (Status::Completed, 1, true),
+        "the in-place retry after a timed-out call counts too"
+    );
+    assert_eq!(
+        marks(&world.ledger("evt_503").await),
+        (Status::Completed, 0, false),
+        "a 503 is a verdict: nothing was done, nothing is marked"
+    );
+    assert_eq!(
+        marks(&world.ledger("evt_clean").await),
+        (Status::Completed, 0, false)
+    );
+}
+
+#[tokio::test]
+async fn an_idempotent_destination_counts_unknown_outcomes_but_marks_nothing() {
+    let world = World::new().await;
+    let metrics = metrics();
+    let runner = world.runner(&metrics);
+    let config = IdempotencyConfig::new(&world.table).with_idempotent_destination();
+    let upsert = IdempotencyLayer::new(world.moto.dynamodb(), &config, INTEGRATION)
+        .layer(Slack::default());
+    let first = world
+        .batch(&[envelope("evt_lost", json!({"unknown_first": 1}))])
+        .await;
+    let response = runner
+        .run(&first, &invocation("req-1"), &upsert)
+        .await
+        .unwrap();
+    let second = world.settle_and_redeliver(&first, &response).await;
+    let response = runner
+        .run(&second, &invocation("req-2"), &upsert)
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty(), "{response:?}");
+    let entry = world.ledger("evt_lost").await;
+    assert_eq!(entry.status, Status::Completed);
+    assert_eq!(entry.unknown_outcomes, 1);
+    assert!(
+        !entry.possible_duplicate,
+        "an upsert done twice is done once"
+    );
 }

@@ -3,7 +3,7 @@
 #![recursion_limit = "256"]
 
 use switchyard::deliverer::Deliverer;
-use switchyard::idempotency::IdempotencyLayer;
+use switchyard::idempotency::{IdempotencyConfig, IdempotencyLayer};
 
 // One thread: a Lambda runs one invocation at a time and the work is I/O (one upsert per
 // batch), so worker threads would only cost memory and start-up time.
@@ -18,10 +18,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let contacts = hubspot_contacts::HubSpotContacts::from_env(&aws, deliverer.metrics())
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
-    let idempotency = IdempotencyLayer::from_env(
+    // An upsert by e-mail done twice is done once: a retry after a lost answer cannot make a
+    // second contact, so the ledger does not mark those deliveries as possibly twice.
+    let config = IdempotencyConfig::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?
+        .with_idempotent_destination();
+    let idempotency = IdempotencyLayer::new(
         aws_sdk_dynamodb::Client::new(&aws),
+        &config,
         hubspot_contacts::INTEGRATION,
-    )
-    .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    );
     deliverer.run_batch(idempotency.layer(contacts)).await
 }

@@ -169,6 +169,8 @@ fn to_json(e: &LedgerEntry) -> Value {
         "event_id": e.event_id,
         "status": e.status.as_str(),
         "attempts": e.attempts,
+        "unknown_outcomes": e.unknown_outcomes,
+        "possible_duplicate": e.possible_duplicate,
         "outcome": e.outcome.as_ref().map(outcome_text),
         "destination_id": e.destination_id(),
         "note": note(e),
@@ -194,6 +196,19 @@ fn to_text(e: &LedgerEntry) -> String {
     line("status", Some(e.status.as_str().to_owned()));
     line("attempts", Some(e.attempts.to_string()));
     line("outcome", e.outcome.as_ref().map(outcome_text));
+    line(
+        "possibly twice",
+        e.possible_duplicate.then(|| {
+            format!(
+                "yes: delivered after {} call(s) whose outcome is unknown; check the destination for a second copy",
+                e.unknown_outcomes
+            )
+        }),
+    );
+    line(
+        "unknown outcomes",
+        (e.unknown_outcomes > 0 && !e.possible_duplicate).then(|| e.unknown_outcomes.to_string()),
+    );
     line("destination id", e.destination_id().map(str::to_owned));
     line("note", note(e));
     line(
@@ -227,6 +242,8 @@ mod tests {
             event_id: "evt_1".into(),
             status: Status::Completed,
             attempts: 2,
+            unknown_outcomes: 1,
+            possible_duplicate: true,
             outcome: Some(Outcome::Delivered {
                 destination_id: Some("1763700000.000100".into()),
                 note: Some("owner not found".into()),
@@ -250,6 +267,7 @@ mod tests {
         for expected in [
             "COMPLETED",
             "attempts          2",
+            "possibly twice    yes: delivered after 1 call(s) whose outcome is unknown",
             "delivered",
             "1763700000.000100",
             "owner not found",
@@ -266,6 +284,8 @@ mod tests {
         assert_eq!(j["status"], "COMPLETED");
         assert_eq!(j["destination_id"], "1763700000.000100");
         assert_eq!(j["last_error_class"], "transient");
+        assert_eq!(j["possible_duplicate"], true);
+        assert_eq!(j["unknown_outcomes"], 1);
         assert_eq!(j["lock_expires_at"], Value::Null);
     }
 

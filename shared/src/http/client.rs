@@ -116,7 +116,11 @@ impl HttpClient {
             Invocation::current_cutoff(),
         );
         let exchange = self.exchange(destination, request, classifier);
-        policy::around(destination.policies(), &call, exchange).await
+        let result = policy::around(destination.policies(), &call, exchange).await;
+        if result.as_ref().is_err_and(HttpError::outcome_unknown) {
+            crate::unknown_outcome::note();
+        }
+        result
     }
 
     /// Sends a request and returns its whole body (see [`HttpClient::send_with`]).
@@ -140,7 +144,11 @@ impl HttpClient {
         classifier: Option<&dyn BodyClassifier>,
     ) -> Result<T, HttpError> {
         let body = self.send_body(destination, request, classifier).await?;
-        serde_json::from_slice(&body).map_err(|e| HttpError::decode(destination, &e))
+        serde_json::from_slice(&body).map_err(|e| {
+            // A success status whose body does not decode: the call may well have worked.
+            crate::unknown_outcome::note();
+            HttpError::decode(destination, &e)
+        })
     }
 
     /// Executes the request, reads the body within its bound and classifies the outcome: the
@@ -809,6 +817,67 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn only_calls_that_may_have_been_carried_out_count_as_unknown_outcomes() {
+        use crate::unknown_outcome::count_within;
+        let quick = HttpClient::with_config(&HttpConfig {
+            timeout: Duration::from_millis(200),
+            ..HttpConfig::new("t")
+        })
+        .unwrap();
+        let call = |dest: Destination| {
+            let http = quick.clone();
+            async move {
+                let request = http.request(Method::POST, &dest, "x").unwrap();
+                http.send(&dest, request).await
+            }
+        };
+
+        // Sent, no answer before the timeout: the destination may have done it.
+        let (_slow, dest) =
+            server_answering(ResponseTemplate::new(200).set_delay(Duration::from_secs(5))).await;
+        let (result, unknown) = count_within(call(dest)).await;
+        assert!(result.unwrap_err().outcome_unknown());
+        assert_eq!(unknown, 1);
+
+        // An error status is a verdict: nothing was done.
+        let (_failing, dest) = server_answering(ResponseTemplate::new(500)).await;
+        let (result, unknown) = count_within(call(dest)).await;
+        assert!(!result.unwrap_err().outcome_unknown());
+        assert_eq!(unknown, 0);
+
+        // No connection: nothing was sent.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let dest = Destination::new("closed", &format!("http://127.0.0.1:{port}")).unwrap();
+        let (result, unknown) = count_within(call(dest)).await;
+        assert!(!result.unwrap_err().outcome_unknown());
+        assert_eq!(unknown, 0);
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_before_the_answer_is_an_unknown_outcome() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await; // the request arrived, then: nothing
+            let _ = socket.shutdown().await;
+        });
+        let dest = Destination::new("lost", &format!("http://127.0.0.1:{port}")).unwrap();
+        let http = client();
+        let (result, unknown) = crate::unknown_outcome::count_within(
+            http.send(&dest, http.request(Method::POST, &dest, "x").unwrap()),
+        )
+        .await;
+        let err = result.unwrap_err();
+        assert!(err.outcome_unknown(), "{err}");
+        assert_eq!(unknown, 1);
     }
 
     #[tokio::test]

@@ -212,6 +212,35 @@ impl HttpError {
         &self.failure
     }
 
+    /// Whether the destination may have carried the request out although the call failed:
+    /// the request went out and no verdict came back (a timeout after connecting, a connection
+    /// lost or closed before the answer), or a success status came back whose body could not
+    /// be read in full or decoded.
+    ///
+    /// An error status, an API error in the body, a refusal before sending and a failed
+    /// connect are definite: nothing was done (a 5xx is taken at its word). Retrying after an
+    /// unknown outcome is still right, but at a destination without an idempotency key it may
+    /// deliver twice; the idempotency layer marks such deliveries in the ledger
+    /// ([`crate::unknown_outcome`]).
+    pub fn outcome_unknown(&self) -> bool {
+        match &*self.failure {
+            Failure::Transport { cause, source } => {
+                matches!(
+                    cause,
+                    TransportCause::Timeout
+                        | TransportCause::ConnectionLost
+                        | TransportCause::Request
+                ) && !source.is_connect()
+                    && !source.is_builder()
+            }
+            Failure::TooLarge { .. } | Failure::Decode(_) => true,
+            Failure::Status { .. }
+            | Failure::Body { .. }
+            | Failure::Refused(_)
+            | Failure::Config(_) => false,
+        }
+    }
+
     /// Whether a [`CallPolicy`](super::CallPolicy) refused the call (the destination was never
     /// called): a circuit breaker should not count it as the destination's failure.
     pub fn is_refused(&self) -> bool {

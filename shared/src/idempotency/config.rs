@@ -38,6 +38,7 @@ pub struct IdempotencyConfig {
     table: String,
     window: Duration,
     record_ttl: Duration,
+    idempotent_destination: bool,
 }
 
 /// Why the configuration from the environment was refused; names the variable.
@@ -76,6 +77,7 @@ impl IdempotencyConfig {
             table: table.into(),
             window: DEFAULT_WINDOW,
             record_ttl: DEFAULT_RECORD_TTL,
+            idempotent_destination: false,
         }
     }
 
@@ -127,6 +129,21 @@ impl IdempotencyConfig {
     pub fn with_record_ttl(mut self, record_ttl: Duration) -> Self {
         self.record_ttl = record_ttl;
         self
+    }
+
+    /// Says that doing a delivery twice leaves the destination as doing it once (an upsert by
+    /// a natural key, a call with an idempotency key), so a retry after a call whose outcome
+    /// is unknown cannot make a duplicate, and the ledger does not mark such deliveries as
+    /// possibly delivered twice. Off by default: a chat message posted twice is two messages.
+    pub fn with_idempotent_destination(mut self) -> Self {
+        self.idempotent_destination = true;
+        self
+    }
+
+    /// Whether the destination makes repeated deliveries harmless
+    /// ([`with_idempotent_destination`](Self::with_idempotent_destination)).
+    pub fn idempotent_destination(&self) -> bool {
+        self.idempotent_destination
     }
 
     /// The table.

@@ -33,6 +33,13 @@ pub const EVENT_TYPE: &str = "event_type";
 pub const EVENT_ID: &str = "event_id";
 /// Locks taken for the key (N): one per delivery attempt, abandoned ones included.
 pub const ATTEMPTS: &str = "attempts";
+/// Calls whose outcome is unknown (N): calls that timed out or lost their answer after the
+/// request went out, and attempts abandoned mid-delivery (a crash, a cut-off), counted by the
+/// attempts that followed. At least this many; absent when none.
+pub const UNKNOWN_OUTCOMES: &str = "unknown_outcomes";
+/// `true` (BOOL) when the event was delivered after a call whose outcome is unknown, to a
+/// destination that does not make repeats harmless: it may show there twice.
+pub const POSSIBLE_DUPLICATE: &str = "possible_duplicate";
 /// How it completed (S): `delivered`, `skipped` or `duplicate` (the handler's own verdict).
 pub const OUTCOME: &str = "outcome";
 /// The destination's id for what the delivery made (S, e.g. Slack's `ts`), when it gave one.
@@ -94,6 +101,18 @@ pub(crate) fn required_string<'a>(item: &'a Item, name: &str) -> Result<&'a str,
 /// A number attribute that must be present.
 pub(crate) fn required_number(item: &Item, name: &str) -> Result<u64, IdempotencyError> {
     number(item, name)?.ok_or_else(|| unreadable(name, "missing"))
+}
+
+/// A boolean attribute, `false` when absent.
+///
+/// # Errors
+/// [`IdempotencyError::Unreadable`] if it holds another type.
+pub(crate) fn flag(item: &Item, name: &str) -> Result<bool, IdempotencyError> {
+    match item.get(name) {
+        None => Ok(false),
+        Some(AttributeValue::Bool(b)) => Ok(*b),
+        Some(_) => Err(unreadable(name, "not a boolean")),
+    }
 }
 
 /// The record's status.

@@ -9,7 +9,7 @@ use super::error::IdempotencyError;
 use super::fingerprint::payload_hash;
 use super::inflight::{InFlight, Join, Leader};
 use super::key::key;
-use super::store::{Attempt, Lock, Store};
+use super::store::{Attempt, Lock, Marks, Store};
 use crate::batch::dead_letter::truncate_reason;
 use crate::batch::{Outcome, Record};
 use crate::envelope::CloudEvent;
@@ -23,6 +23,7 @@ pub(crate) struct Keeper {
     store: Store,
     integration: String,
     inflight: InFlight,
+    idempotent_destination: bool,
 }
 
 /// A record's event as the bookkeeping sees it.
@@ -49,6 +50,10 @@ pub(crate) struct Held<'k> {
     key: String,
     request_id: String,
     attempt: u64,
+    /// The lock was taken over from an attempt that never recorded its outcome.
+    abandoned: bool,
+    /// Unknown outcomes of the earlier attempts, the abandoned one included.
+    unknown_before: u64,
 }
 
 impl Keeper {
@@ -61,6 +66,7 @@ impl Keeper {
             store: Store::new(client, config),
             integration,
             inflight: InFlight::default(),
+            idempotent_destination: config.idempotent_destination(),
         }
     }
 
@@ -106,13 +112,25 @@ impl Keeper {
             lock_expires_ms: lock_expiry_ms(invocation, now, Instant::now()),
         };
         let result = match self.store.take(&attempt).await {
-            Ok(Lock::Taken { attempt }) => {
-                tracing::debug!(idempotency_key = %identity.key, attempt, "lock taken");
+            Ok(Lock::Taken {
+                attempt,
+                abandoned,
+                unknown_before,
+            }) => {
+                tracing::debug!(
+                    idempotency_key = %identity.key,
+                    attempt,
+                    abandoned,
+                    unknown_before,
+                    "lock taken"
+                );
                 return Begun::Locked(Held {
                     leader,
                     key: identity.key.clone(),
                     request_id: invocation.request_id().to_owned(),
                     attempt,
+                    abandoned,
+                    unknown_before,
                 });
             }
             Ok(Lock::Duplicate) => {
@@ -129,15 +147,28 @@ impl Keeper {
     }
 
     /// Records the handler's `result` and releases the lock: `COMPLETED` with the outcome, or
-    /// `FAILED` with the error's class and reason. A write that fails is logged, and the
-    /// result stands: the delivery happened (or did not) whatever the ledger says, and the lock
-    /// expires with the invocation.
-    pub(crate) async fn finish(&self, held: Held<'_>, result: &Result<Outcome, Error>) {
+    /// `FAILED` with the error's class and reason; either way with the attempt's calls whose
+    /// outcome is unknown (`unknown`, from [`crate::unknown_outcome`]). A delivery that
+    /// followed such a call, at a destination that does not make repeats harmless, is marked
+    /// as possibly delivered twice, and said so in a warning. A write that fails is logged,
+    /// and the result stands: the delivery happened (or did not) whatever the ledger says, and
+    /// the lock expires with the invocation.
+    pub(crate) async fn finish(&self, held: Held<'_>, result: &Result<Outcome, Error>, unknown: u32) {
         let now_ms = epoch_ms(SystemTime::now());
+        let marks = self.marks(&held, result, unknown);
+        if marks.possible_duplicate {
+            tracing::warn!(
+                idempotency_key = %held.key,
+                attempt = held.attempt,
+                unknown_outcomes = held.unknown_before + u64::from(unknown),
+                possible_duplicate = true,
+                "delivered after a call whose outcome is unknown (a timeout or a lost answer after sending, or an abandoned attempt): the destination may show this event twice; marked in the ledger"
+            );
+        }
         let written = match result {
             Ok(outcome) => {
                 self.store
-                    .complete(&held.key, &held.request_id, outcome, now_ms)
+                    .complete(&held.key, &held.request_id, outcome, marks, now_ms)
                     .await
             }
             Err(error) => {
@@ -147,6 +178,7 @@ impl Keeper {
                         &held.request_id,
                         error.class(),
                         &truncate_reason(&error.to_string()),
+                        marks,
                         now_ms,
                     )
                     .await
@@ -175,6 +207,21 @@ impl Keeper {
             ),
         }
         held.leader.settle_with(result);
+    }
+}
+
+impl Keeper {
+    /// What the outcome write adds: this attempt's unknown outcomes (plus the abandoned
+    /// attempt it took over, counted once, here), and whether a delivery is possibly a
+    /// second one.
+    fn marks(&self, held: &Held<'_>, result: &Result<Outcome, Error>, unknown: u32) -> Marks {
+        let delivered = matches!(result, Ok(Outcome::Delivered { .. }));
+        Marks {
+            unknown_outcomes: u64::from(unknown) + u64::from(held.abandoned),
+            possible_duplicate: delivered
+                && !self.idempotent_destination
+                && held.unknown_before + u64::from(unknown) > 0,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use super::ledger::Ledger;
 use crate::batch::{BatchHandler, Outcome, Record, RecordHandler};
 use crate::error::Error;
 use crate::invocation::Invocation;
+use crate::unknown_outcome::count_within;
 
 /// Makes handlers idempotent: build once, [`layer`](IdempotencyLayer::layer) each handler.
 /// Cheap to clone; clones (and every handler they wrap) share one table of events in flight.
@@ -111,15 +112,18 @@ impl<H: RecordHandler> RecordHandler for Idempotent<H> {
             Begun::Locked(held) => held,
             Begun::Settled(result) => return result,
         };
-        let result = AssertUnwindSafe(self.inner.handle(record, invocation))
-            .catch_unwind()
-            .await;
+        let (result, unknown) = count_within(
+            AssertUnwindSafe(self.inner.handle(record, invocation)).catch_unwind(),
+        )
+        .await;
         match result {
             Ok(result) => {
-                self.keeper.finish(held, &result).await;
+                self.keeper.finish(held, &result, unknown).await;
                 result
             }
-            Err(panic) => std::panic::resume_unwind(release(&self.keeper, vec![held], panic).await),
+            Err(panic) => {
+                std::panic::resume_unwind(release(&self.keeper, vec![held], panic, unknown).await)
+            }
         }
     }
 }
@@ -177,11 +181,16 @@ impl<H: BatchHandler> BatchHandler for Idempotent<H> {
             .chain(held.iter().map(|(i, _)| *i))
             .collect();
         call.sort_unstable();
+        // Calls of the batch whose outcome is unknown: one call carries many records, so each
+        // record of the batch counts them all (the mark says "possibly").
+        let mut unknown = 0;
         if !call.is_empty() {
             let batch: Vec<&Record<'_>> = call.iter().map(|i| records[*i]).collect();
-            let answered = AssertUnwindSafe(self.inner.handle_batch(&batch, invocation))
-                .catch_unwind()
-                .await;
+            let (answered, count) = count_within(
+                AssertUnwindSafe(self.inner.handle_batch(&batch, invocation)).catch_unwind(),
+            )
+            .await;
+            unknown = count;
             match answered {
                 Ok(answers) if answers.len() == call.len() => {
                     for (i, answer) in call.iter().zip(answers) {
@@ -202,7 +211,7 @@ impl<H: BatchHandler> BatchHandler for Idempotent<H> {
                 }
                 Err(panic) => {
                     let held = held.into_iter().map(|(_, h)| h).collect();
-                    std::panic::resume_unwind(release(keeper, held, panic).await);
+                    std::panic::resume_unwind(release(keeper, held, panic, unknown).await);
                 }
             }
         }
@@ -212,7 +221,7 @@ impl<H: BatchHandler> BatchHandler for Idempotent<H> {
             let result = &results[i];
             async move {
                 if let Some(result) = result {
-                    keeper.finish(h, result).await;
+                    keeper.finish(h, result, unknown).await;
                 }
             }
         }))
@@ -237,10 +246,11 @@ async fn release(
     keeper: &Keeper,
     held: Vec<Held<'_>>,
     panic: Box<dyn Any + Send>,
+    unknown: u32,
 ) -> Box<dyn Any + Send> {
     let reason = format!("handler panicked: {}", panic_message(&*panic));
     let failure: Result<Outcome, Error> = Err(Error::transient(reason));
-    futures::future::join_all(held.into_iter().map(|h| keeper.finish(h, &failure))).await;
+    futures::future::join_all(held.into_iter().map(|h| keeper.finish(h, &failure, unknown))).await;
     panic
 }
 

@@ -44,6 +44,12 @@ pub struct LedgerEntry {
     /// How it completed (`Delivered` with the destination's id, `Skipped` with the reason),
     /// for a completed event.
     pub outcome: Option<Outcome>,
+    /// Calls whose outcome is unknown, over all attempts (at least this many): timeouts or
+    /// lost answers after the request went out, and attempts abandoned mid-delivery.
+    pub unknown_outcomes: u64,
+    /// Delivered after a call whose outcome is unknown, to a destination that does not make
+    /// repeats harmless: the destination may show the event twice.
+    pub possible_duplicate: bool,
     /// The last failed attempt's class, if one failed (kept after a later success).
     pub last_error_class: Option<ErrorClass>,
     /// The last failed attempt's reason (no payload values).
@@ -149,6 +155,8 @@ impl LedgerEntry {
             status,
             attempts: item::number(item, item::ATTEMPTS)?.unwrap_or(0),
             outcome,
+            unknown_outcomes: item::number(item, item::UNKNOWN_OUTCOMES)?.unwrap_or(0),
+            possible_duplicate: item::flag(item, item::POSSIBLE_DUPLICATE)?,
             last_error_class,
             last_error_reason: text(item::LAST_ERROR_REASON)?,
             payload_hash: required(item::VALIDATION)?,

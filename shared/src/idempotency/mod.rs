@@ -58,6 +58,8 @@
 //! | `note` | S | what a delivery left out and why ("owner not found for the e-mail"), when the handler said so |
 //! | `skip_reason` | S | why there was nothing to do, for `skipped` |
 //! | `last_error_class`, `last_error_reason` | S | the last failed attempt's class and reason (the error's `Display`, truncated to 512 characters, no payload values); kept after a later success |
+//! | `unknown_outcomes` | N | calls whose outcome is unknown, over all attempts (at least): a timeout or a lost answer after the request went out ([`crate::unknown_outcome`]), or an attempt abandoned mid-delivery (a crash, a cut-off; counted by the attempt that takes its lock over); absent when none |
+//! | `possible_duplicate` | BOOL | `true` when the event was delivered after such a call, to a destination that does not make repeats harmless ([`IdempotencyConfig::with_idempotent_destination`]): it may show there twice (`switchyard trace` says so) |
 //! | `request_id` | S | the Lambda request id of the last invocation that took the lock |
 //! | `message_id` | S | the SQS message id of the last attempt |
 //! | `created_at` | N | the first lock |

@@ -49,10 +49,57 @@ pub(crate) struct Attempt<'a> {
 /// What taking the lock gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lock {
-    /// Ours: deliver. `attempt` counts the locks ever taken for the key, this one included.
-    Taken { attempt: u64 },
+    /// Ours: deliver. `attempt` counts the locks ever taken for the key, this one included;
+    /// `abandoned` says the lock was taken over from an attempt that never recorded an outcome
+    /// (a crash, a cut-off: whatever it sent has an unknown outcome); `unknown_before` counts
+    /// the unknown outcomes of earlier attempts, that one included.
+    Taken {
+        attempt: u64,
+        abandoned: bool,
+        unknown_before: u64,
+    },
     /// Completed within the window: acknowledge without delivering.
     Duplicate,
+}
+
+/// What an outcome write adds to the record besides the outcome: the attempt's calls whose
+/// outcome is unknown, and the "possibly delivered twice" mark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Marks {
+    /// Added to `unknown_outcomes` (the attempt's own, plus one for an abandoned attempt it
+    /// took over).
+    pub unknown_outcomes: u64,
+    /// Sets `possible_duplicate`.
+    pub possible_duplicate: bool,
+}
+
+impl Marks {
+    /// The `ADD` clause for the unknown outcomes, with its name and value, when there are any.
+    fn add_unknown(
+        self,
+        values: &mut Vec<(&str, AttributeValue)>,
+        attributes: &mut Vec<&str>,
+    ) -> Option<&'static str> {
+        if self.unknown_outcomes == 0 {
+            return None;
+        }
+        values.push((":unknown", n(self.unknown_outcomes)));
+        attributes.push(item::UNKNOWN_OUTCOMES);
+        Some("#unknown_outcomes :unknown")
+    }
+}
+
+/// The lock just taken, from the record as it was before (`None`: there was none).
+fn taken(old: Option<&HashMap<String, AttributeValue>>) -> Lock {
+    let number = |name| old.and_then(|o| item::number(o, name).ok().flatten()).unwrap_or(0);
+    let abandoned = old
+        .and_then(|o| item::status(o).ok())
+        .is_some_and(|status| status == Status::InProgress);
+    Lock::Taken {
+        attempt: number(item::ATTEMPTS) + 1,
+        abandoned,
+        unknown_before: number(item::UNKNOWN_OUTCOMES) + u64::from(abandoned),
+    }
 }
 
 /// The idempotency table.
@@ -161,18 +208,14 @@ impl Store {
                 item::ATTEMPTS,
             ])))
             .set_expression_attribute_values(Some(values_map(values)))
-            .return_values(ReturnValue::UpdatedNew)
+            // The record as it was: its attempts, and whether an earlier attempt was abandoned
+            // in progress, come back with the lock, in the same round trip.
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(output) => {
-                let attempt = output
-                    .attributes()
-                    .and_then(|new| item::number(new, item::ATTEMPTS).ok().flatten())
-                    .unwrap_or(1);
-                Ok(Lock::Taken { attempt })
-            }
+            Ok(output) => Ok(taken(output.attributes())),
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(refusal)) => refused(
                     refusal.item(),
@@ -196,6 +239,7 @@ impl Store {
         key: &str,
         request_id: &str,
         outcome: &Outcome,
+        marks: Marks,
         now_ms: u64,
     ) -> Result<(), IdempotencyError> {
         let mut set = vec![
@@ -245,7 +289,13 @@ impl Store {
             }
             _ => {}
         }
-        self.release("record the outcome", key, &set, &attributes, values)
+        if marks.possible_duplicate {
+            set.push("#possible_duplicate = :true");
+            values.push((":true", AttributeValue::Bool(true)));
+            attributes.push(item::POSSIBLE_DUPLICATE);
+        }
+        let add = marks.add_unknown(&mut values, &mut attributes);
+        self.release("record the outcome", key, &set, add, &attributes, values)
             .await
     }
 
@@ -259,6 +309,7 @@ impl Store {
         request_id: &str,
         class: ErrorClass,
         reason: &str,
+        marks: Marks,
         now_ms: u64,
     ) -> Result<(), IdempotencyError> {
         let set = [
@@ -268,7 +319,7 @@ impl Store {
             "#updated_at = :now",
             "#expiration = :ttl",
         ];
-        let values = vec![
+        let mut values = vec![
             (":failed", s(Status::Failed.as_str())),
             (":in_progress", s(Status::InProgress.as_str())),
             (":request_id", s(request_id)),
@@ -277,7 +328,7 @@ impl Store {
             (":now", n(now_ms)),
             (":ttl", n(self.expiration(now_ms))),
         ];
-        let attributes = [
+        let mut attributes = vec![
             item::STATUS,
             item::REQUEST_ID,
             item::LAST_ERROR_CLASS,
@@ -286,25 +337,29 @@ impl Store {
             item::EXPIRATION,
             item::IN_PROGRESS_EXPIRATION,
         ];
-        self.release("record the failure", key, &set, &attributes, values)
+        let add = marks.add_unknown(&mut values, &mut attributes);
+        self.release("record the failure", key, &set, add, &attributes, values)
             .await
     }
 
-    /// One outcome write: `SET …` plus the lock's removal, on condition of holding it.
+    /// One outcome write: `SET …` (and `ADD …`) plus the lock's removal, on condition of
+    /// holding it.
     async fn release(
         &self,
         operation: &'static str,
         key: &str,
         set: &[&str],
+        add: Option<&str>,
         attributes: &[&str],
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<(), IdempotencyError> {
+        let add = add.map(|a| format!(" ADD {a}")).unwrap_or_default();
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(item::ID, s(key))
-            .update_expression(format!("SET {} REMOVE #lock", set.join(", ")))
+            .update_expression(format!("SET {}{add} REMOVE #lock", set.join(", ")))
             .condition_expression(HOLDS_LOCK)
             .set_expression_attribute_names(Some(names(attributes)))
             .set_expression_attribute_values(Some(values_map(values)))
