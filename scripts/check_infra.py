@@ -70,6 +70,7 @@ LOCAL_ONLY = {"AWS_ENDPOINT_URL"}
 # `*_VAR` constant there is a variable every deliverer must declare.
 KIT_DELIVERER_SOURCES = (
     "shared/src/batch", "shared/src/idempotency", "shared/src/mapping", "shared/src/secrets",
+    "shared/src/deliverer.rs", "shared/src/http/config.rs",
 )
 # Kit modules a function opts into, by the call its sources make: their `*_ENV` constants must
 # then be declared too.
@@ -221,11 +222,12 @@ def walk_refs(node, path=""):
 
 
 def rust_code(folder: Path) -> str:
-    """The non-test code of every .rs file under `folder`: each file up to its first
+    """The non-test code of every .rs file under `folder` (or of `folder`, a file): each file up to its first
     `#[cfg(test)]` (the house puts the tests module last), comment lines dropped (doc examples
     name variables too), so a name found here is one the shipped code uses."""
     parts = []
-    for source in sorted(folder.rglob("*.rs")) if folder.exists() else []:
+    sources = [folder] if folder.is_file() else sorted(folder.rglob("*.rs")) if folder.exists() else []
+    for source in sources:
         text = source.read_text().split("#[cfg(test)]", 1)[0]
         parts.extend(line for line in text.splitlines() if not line.lstrip().startswith("//"))
     return "\n".join(parts)

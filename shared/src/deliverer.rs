@@ -35,9 +35,13 @@
 //! invocation is polled for and `run` returns `Ok(())`, so the process exits 0.
 //!
 //! Configuration, by environment ([`BatchRunner::from_env`]): `DLQ_URL`, `REDELIVERY_SCHEDULE`,
-//! `RETRY_PERIOD`, `MAX_ATTEMPTS`, `FUNCTION_FAILURE_DELAY`, `MAX_CONCURRENCY`; metrics as in
+//! `RETRY_PERIOD`, `MAX_ATTEMPTS`, `FUNCTION_FAILURE_DELAY`, `MAX_CONCURRENCY`; and
+//! `FUNCTION_TIMEOUT` ([`FUNCTION_TIMEOUT_ENV`]: caps each invocation's deadline where the
+//! runtime announces a longer one, as `cargo lambda watch` does); metrics as in
 //! [`crate::telemetry::metrics`]. An invalid value stops the cold start with a message naming
 //! the variable.
+
+use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -54,6 +58,29 @@ use crate::telemetry::metrics::Metrics;
 pub struct Deliverer {
     runner: BatchRunner,
     metrics: Metrics,
+    /// `FUNCTION_TIMEOUT`: caps every invocation's deadline (see [`Invocation::capped`]).
+    function_timeout: Option<Duration>,
+}
+
+/// The variable naming the function's own timeout; the local stack sets it from the template
+/// (`cargo lambda watch` announces 600 s for every invocation, whatever the function's
+/// timeout), so cutoffs and idempotency locks behave locally as on Lambda. Not needed on
+/// Lambda, whose deadline is exact; harmless there.
+pub const FUNCTION_TIMEOUT_ENV: &str = "FUNCTION_TIMEOUT";
+
+/// `FUNCTION_TIMEOUT` from `lookup`: unset or empty is none; else a humantime duration from
+/// 1 s to 15 min.
+fn function_timeout(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Duration>, RunnerConfigError> {
+    let Some(text) = lookup(FUNCTION_TIMEOUT_ENV).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    humantime::parse_duration(text.trim())
+        .ok()
+        .filter(|t| (Duration::from_secs(1)..=Duration::from_secs(900)).contains(t))
+        .map(Some)
+        .ok_or_else(|| RunnerConfigError::FunctionTimeout(text.trim().to_owned()))
 }
 
 impl Deliverer {
@@ -66,12 +93,30 @@ impl Deliverer {
         let metrics = Metrics::from_env();
         let runner =
             BatchRunner::from_env(aws_sdk_sqs::Client::new(aws))?.with_metrics(metrics.clone());
-        Ok(Self { runner, metrics })
+        let function_timeout = function_timeout(|key| std::env::var(key).ok())?;
+        Ok(Self {
+            runner,
+            metrics,
+            function_timeout,
+        })
     }
 
     /// A deliverer from parts (tests, custom wiring). The runner should record on `metrics`.
     pub fn new(runner: BatchRunner, metrics: Metrics) -> Self {
-        Self { runner, metrics }
+        Self {
+            runner,
+            metrics,
+            function_timeout: None,
+        }
+    }
+
+    /// The invocation an event's context describes, its deadline capped by `FUNCTION_TIMEOUT`.
+    fn invocation(&self, ctx: &lambda_runtime::Context) -> Invocation {
+        let invocation = Invocation::from_context(ctx);
+        match self.function_timeout {
+            Some(timeout) => invocation.capped(timeout),
+            None => invocation,
+        }
     }
 
     /// The metrics handle flushed after every invocation: give a clone to a handler that
@@ -95,7 +140,7 @@ impl Deliverer {
         let (deliverer, shutdown) = self.ready()?;
         let (deliverer, handler) = (&deliverer, &handler);
         let service = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-            let invocation = Invocation::from_context(&event.context);
+            let invocation = deliverer.invocation(&event.context);
             let span = invocation_span(&invocation);
             let response = deliverer
                 .runner
@@ -116,7 +161,7 @@ impl Deliverer {
         let (deliverer, shutdown) = self.ready()?;
         let (deliverer, handler) = (&deliverer, &handler);
         let service = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-            let invocation = Invocation::from_context(&event.context);
+            let invocation = deliverer.invocation(&event.context);
             let span = invocation_span(&invocation);
             let response = deliverer
                 .runner
@@ -133,11 +178,13 @@ impl Deliverer {
         let shutdown = Shutdown::install()?;
         tracing::info!(
             schedule = ?self.runner.schedule(),
+            function_timeout = ?self.function_timeout,
             "deliverer ready"
         );
         let deliverer = Self {
             runner: self.runner.with_shutdown(shutdown.clone()),
             metrics: self.metrics,
+            function_timeout: self.function_timeout,
         };
         Ok((deliverer, shutdown))
     }
@@ -156,7 +203,14 @@ impl Deliverer {
 
 /// The span an invocation's batch runs in (at `ERROR` level, so its id survives any filter).
 fn invocation_span(invocation: &Invocation) -> tracing::Span {
-    tracing::error_span!("invocation", requestId = invocation.request_id())
+    let span = tracing::error_span!("invocation", requestId = invocation.request_id());
+    span.in_scope(|| {
+        tracing::debug!(
+            time_left_ms = invocation.remaining().map(|left| left.as_millis() as u64),
+            "invocation started"
+        );
+    });
+    span
 }
 
 impl From<RunnerConfigError> for lambda_runtime::Diagnostic {
@@ -166,5 +220,35 @@ impl From<RunnerConfigError> for lambda_runtime::Diagnostic {
             error_type: "switchyard::batch::RunnerConfigError".to_string(),
             error_message: error.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod function_timeout_tests {
+    use super::*;
+
+    #[test]
+    fn function_timeout_is_optional_and_checked() {
+        let with = |v: Option<&str>| function_timeout(|_| v.map(str::to_owned));
+        assert_eq!(with(None).unwrap(), None);
+        assert_eq!(with(Some(" ")).unwrap(), None);
+        assert_eq!(with(Some("60s")).unwrap(), Some(Duration::from_secs(60)));
+        for bad in ["soon", "500ms", "16m", "0s"] {
+            let err = with(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("FUNCTION_TIMEOUT") && err.contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_earlier_deadline_wins() {
+        let long = Invocation::with_timeout("r", Duration::from_secs(600));
+        let capped = long.capped(Duration::from_secs(60));
+        let left = capped.deadline().unwrap() - std::time::Instant::now();
+        assert!(left <= Duration::from_secs(60), "{left:?}");
+        let short = Invocation::with_timeout("r", Duration::from_secs(5));
+        let still = short.capped(Duration::from_secs(60));
+        assert!(still.deadline().unwrap() - std::time::Instant::now() <= Duration::from_secs(5));
+        let none = Invocation::unbounded("r").capped(Duration::from_secs(60));
+        assert!(none.deadline().is_some());
     }
 }

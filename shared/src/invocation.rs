@@ -88,6 +88,19 @@ impl Invocation {
         Self::new(request_id, None)
     }
 
+    /// The same invocation ending no later than `timeout` from now: for runtimes that announce
+    /// a deadline longer than the function's timeout (`cargo lambda watch` gives every
+    /// invocation 600 s). On Lambda the announced deadline already is the timeout's, and the
+    /// earlier of the two wins.
+    pub fn capped(mut self, timeout: Duration) -> Self {
+        let cap = Instant::now().checked_add(timeout);
+        self.deadline = match (self.deadline, cap) {
+            (Some(deadline), Some(cap)) => Some(deadline.min(cap)),
+            (deadline, cap) => deadline.or(cap),
+        };
+        self
+    }
+
     /// The same invocation with another reserve before the deadline.
     pub fn with_reserve(mut self, reserve: Duration) -> Self {
         self.reserve = reserve;

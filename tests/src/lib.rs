@@ -10,6 +10,7 @@ pub mod demo;
 pub mod destination;
 pub mod function_url;
 pub mod hubspot;
+pub mod in_flight;
 pub mod moto;
 pub mod providers;
 pub mod runtime_api;

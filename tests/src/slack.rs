@@ -226,6 +226,8 @@ struct Shared {
     posted: Mutex<Vec<Posted>>,
     requests: Mutex<Vec<Request>>,
     last_ts: Mutex<u128>,
+    /// `chat.postMessage` requests being handled now.
+    in_flight: crate::in_flight::InFlight,
 }
 
 /// The running stand-in; dropping it stops serving.
@@ -261,6 +263,7 @@ impl SlackStandIn {
             posted: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             last_ts: Mutex::new(0),
+            in_flight: Default::default(),
         });
         let app = Router::new()
             .route("/api/chat.postMessage", post(post_message))
@@ -361,6 +364,12 @@ impl SlackStandIn {
     pub fn set_rate(&self, rate: Option<ChannelRate>) {
         *self.shared.rate.lock().expect("lock") = rate;
         self.shared.buckets.lock().expect("lock").clear();
+    }
+
+    /// `chat.postMessage` calls being answered right now (a hung one counts until the client
+    /// gives up).
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.count()
     }
 
     /// The messages accepted so far, in arrival order (lost answers included).
@@ -490,6 +499,7 @@ async fn post_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let _handling = shared.in_flight.enter();
     let at = Instant::now();
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let field = |name: &str| {

@@ -64,6 +64,11 @@ pub enum RunnerConfigError {
     /// `MAX_CONCURRENCY` is not a positive whole number.
     #[error("invalid `{MAX_CONCURRENCY_ENV}`: `{0}` is not a positive whole number")]
     Concurrency(String),
+    /// `FUNCTION_TIMEOUT` is not a duration between 1 s and 15 min.
+    #[error(
+        "invalid `FUNCTION_TIMEOUT`: `{0}` is not a duration from 1s to 15m (the function's Lambda timeout, e.g. 60s)"
+    )]
+    FunctionTimeout(String),
 }
 
 /// The SQS batch runner for deliverers. Build it once at cold start and call [`run`] (or

@@ -4,7 +4,7 @@
 //! explained, 1 otherwise, 130 when interrupted; everything started is stopped on exit.
 //!
 //! ```text
-//! switchyard-chaos [--events N] [--seed S] [--redelivered SHARE] [--work-dir DIR] [--env K=V]
+//! switchyard-chaos [--events N] [--seed S] [--redelivered SHARE] [--kills K] [--work-dir DIR] [--env K=V]
 //! ```
 #![allow(missing_docs)]
 
@@ -19,11 +19,12 @@ use switchyard_e2e::moto::workspace_root;
 use switchyard_e2e::stack::{Say, interrupted};
 
 const USAGE: &str =
-    "usage: switchyard-chaos [--events N] [--seed S] [--redelivered SHARE] [--work-dir DIR]
-                        [--env NAME=VALUE ...]
-  N events (default 10000) through the local pipeline under injected faults, then a
-  reconciliation; logs stay in DIR (default target/switchyard-chaos). --env overrides a
-  function variable, e.g. IDEMPOTENCY_WINDOW=1ms to see the run fail without idempotency.";
+    "usage: switchyard-chaos [--events N] [--seed S] [--redelivered SHARE] [--kills K]
+                        [--work-dir DIR] [--env NAME=VALUE ...]
+  N events (default 10000) through the local pipeline under injected faults, with a
+  deliverer killed mid-batch K times (default 4), then a reconciliation; logs stay in DIR
+  (default target/switchyard-chaos). --env overrides a function variable, e.g.
+  IDEMPOTENCY_WINDOW=1ms to see the run fail without idempotency.";
 
 fn parse_args(
     mut args: impl Iterator<Item = String>,
@@ -48,6 +49,7 @@ fn parse_args(
                     .filter(|s: &f64| (0.0..=1.0).contains(s))
                     .ok_or("--redelivered: a share between 0 and 1")?;
             }
+            "--kills" => options.kills = value()?.parse().map_err(|_| "--kills: a number")?,
             "--work-dir" => work_dir = Some(PathBuf::from(value()?)),
             "--env" => {
                 let pair = value()?;
@@ -126,8 +128,10 @@ mod tests {
     #[test]
     fn arguments_parse_and_bad_ones_are_named() {
         let parse = |args: &[&str]| parse_args(args.iter().map(|a| a.to_string()));
-        let (options, dir) = parse(&["--events", "300", "--seed", "7"]).unwrap();
+        let (options, dir) = parse(&["--events", "300", "--seed", "7", "--kills", "0"]).unwrap();
         assert_eq!((options.events, options.seed, dir), (300, 7, None));
+        assert_eq!(options.kills, 0);
+        assert_eq!(parse(&["--kills", "x"]).unwrap_err(), "--kills: a number");
         assert_eq!(
             parse(&["--events", "0"]).unwrap_err(),
             "--events: a positive number"

@@ -12,13 +12,22 @@
 //! more than once, explained by those lost answers. Anything else is lost or unexplained, and
 //! the run fails.
 //!
+//! A few times during the sending, a deliverer is killed in the middle of a batch (while one of
+//! its calls is in flight at its stand-in): `SIGKILL`, nothing answered or recorded, and a new
+//! `watch` takes its place, as Lambda starts a new execution environment
+//! ([`FunctionServer::crash`](crate::stack::watch::FunctionServer::crash)). The batch comes
+//! back after the queue's visibility timeout.
+//!
 //! Time is compressed so a run takes minutes: the redelivery schedule is seconds, the circuit
-//! breaker opens for seconds, and the destinations' rate limits (the stand-ins' and the
-//! deliverers' own) are raised — backpressure has its own benchmark (`tests/benches/rate_limit.rs`).
+//! breaker opens for seconds, a call is given up after 2 s, the deliverers' queues hide a
+//! received batch for [`VISIBILITY_TIMEOUT_S`] seconds (not 6 minutes), and the destinations'
+//! rate limits (the stand-ins' and the deliverers' own) are raised — backpressure has its own
+//! test and benchmark.
 
 pub mod dice;
 pub mod reconcile;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -38,6 +47,13 @@ pub const FUNCTIONS: [&str; 4] = [
     "hubspot-contacts",
 ];
 
+/// The deliverers' queues' visibility timeout during a run, in seconds: how long the batch of
+/// a killed deliverer stays hidden (the template's is 6 × the function timeout).
+pub const VISIBILITY_TIMEOUT_S: u32 = 20;
+
+/// The deliverers the run kills, in turn.
+const KILLED: [&str; 2] = ["slack-notify", "hubspot-contacts"];
+
 /// How a run goes.
 #[derive(Debug, Clone)]
 pub struct ChaosOptions {
@@ -54,6 +70,9 @@ pub struct ChaosOptions {
     /// Environment for every function after the run's own (e.g. to show that the run fails
     /// without idempotency: `IDEMPOTENCY_WINDOW=1ms`).
     pub env: Vec<(String, String)>,
+    /// Times a deliverer is killed (`SIGKILL`) in the middle of a batch, taking turns:
+    /// slack-notify, hubspot-contacts, … (spread over the sending).
+    pub kills: usize,
 }
 
 impl Default for ChaosOptions {
@@ -65,6 +84,7 @@ impl Default for ChaosOptions {
             seed: 42,
             concurrency: 16,
             env: Vec::new(),
+            kills: 4,
         }
     }
 }
@@ -77,6 +97,10 @@ pub fn compressed_time_env() -> Vec<(String, String)> {
         ("FUNCTION_FAILURE_DELAY", "5s"),
         // The circuit still opens under 30 % errors, for seconds.
         ("CIRCUIT_BREAKER", "10 failures, open 2s up to 5s"),
+        // A hung call is given up after 2 s, not 10 s; an invocation lasts at most 15 s (its
+        // lock too, when its deliverer is killed), not 60 s.
+        ("HTTP_TIMEOUT", "2s"),
+        ("FUNCTION_TIMEOUT", "15s"),
         // Rate limits raised: this run is about faults, not pace.
         ("SLACK_RATE_LIMIT", "200/1s burst 50"),
         ("HUBSPOT_RATE_LIMIT", "1000/1s burst 100"),
@@ -93,7 +117,7 @@ pub fn stack_options(options: &ChaosOptions, say: Say) -> StackOptions {
     StackOptions {
         functions: Some(FUNCTIONS.iter().map(|f| (*f).to_owned()).collect()),
         receiver_concurrency: 4,
-        batch_reports: false,
+        batch_reports: std::env::var_os("CHAOS_BATCH_REPORTS").is_some(),
         extra_env,
         say,
         ..StackOptions::default()
@@ -243,7 +267,20 @@ pub async fn run(
         options.concurrency
     ));
     let total = first.len() + again.len();
-    let mut done = 0usize;
+    let sent = AtomicUsize::new(0);
+    for (_, url) in stack.polled_queues() {
+        stack
+            .sqs()
+            .set_queue_attributes()
+            .queue_url(url)
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                VISIBILITY_TIMEOUT_S.to_string(),
+            )
+            .send()
+            .await
+            .map_err(|e| format!("cannot shorten the visibility timeout of {url}: {e:?}"))?;
+    }
     // The receivers also queue every event on their own events queue (the template's `*`
     // route, for other consumers), which nothing reads here; moto's SendMessage slows with a
     // queue's length (8 ms empty, ~80 ms at 3,400 messages), so those queues are purged while
@@ -261,44 +298,50 @@ pub async fn run(
             }
         }
     });
-    for wave in [first, again] {
-        let mut answers =
-            futures::stream::iter(wave.into_iter().map(|(index, receiver, request)| {
-                let http = http.clone();
-                let url = stack.function(receiver).map(|f| f.function_url());
-                async move {
-                    let url = url?;
-                    let request = signed_now(receiver, &request);
-                    let mut post = http.post(&url).body(request.body.clone());
-                    for (name, value) in &request.headers {
-                        post = post.header(name, value);
+    let sending = async {
+        for wave in [first, again] {
+            let mut answers =
+                futures::stream::iter(wave.into_iter().map(|(index, receiver, request)| {
+                    let http = http.clone();
+                    let url = stack.function(receiver).map(|f| f.function_url());
+                    async move {
+                        let url = url?;
+                        let request = signed_now(receiver, &request);
+                        let mut post = http.post(&url).body(request.body.clone());
+                        for (name, value) in &request.headers {
+                            post = post.header(name, value);
+                        }
+                        let status = post
+                            .send()
+                            .await
+                            .map_err(|e| format!("POST {url}: {e}"))?
+                            .status()
+                            .as_u16();
+                        Ok::<_, String>((index, status))
                     }
-                    let status = post
-                        .send()
-                        .await
-                        .map_err(|e| format!("POST {url}: {e}"))?
-                        .status()
-                        .as_u16();
-                    Ok::<_, String>((index, status))
+                }))
+                .buffer_unordered(options.concurrency.max(1));
+            while let Some(answer) = answers.next().await {
+                let (index, status) = answer?;
+                let event = &mut events[index];
+                event.copies += 1;
+                if status == 200 {
+                    event.accepted += 1;
                 }
-            }))
-            .buffer_unordered(options.concurrency.max(1));
-        while let Some(answer) = answers.next().await {
-            let (index, status) = answer?;
-            let event = &mut events[index];
-            event.copies += 1;
-            if status == 200 {
-                event.accepted += 1;
-            }
-            done += 1;
-            if done.is_multiple_of(1000) || done == total {
-                say(&format!(
-                    "  sent {done}/{total} ({:.0} s)",
-                    started.elapsed().as_secs_f64()
-                ));
+                let done = sent.fetch_add(1, Ordering::SeqCst) + 1;
+                if done.is_multiple_of(1000) || done == total {
+                    say(&format!(
+                        "  sent {done}/{total} ({:.0} s)",
+                        started.elapsed().as_secs_f64()
+                    ));
+                }
             }
         }
-    }
+        Ok::<(), String>(())
+    };
+    let killing = kill_mid_batch(stack, options.kills, total, &sent, say);
+    // Either failing ends both (the killer would otherwise wait for webhooks never sent).
+    let ((), kills) = tokio::try_join!(sending, killing)?;
     purger.abort();
     say("waiting for the queues to empty (faults and redeliveries take a while)");
     let settle = Duration::from_secs(180) + Duration::from_millis(60 * options.events as u64);
@@ -309,5 +352,62 @@ pub async fn run(
     ));
     stack.slack.set_chaos(None);
     stack.hubspot.set_chaos(None);
-    reconcile::reconcile(stack, &events, options).await
+    let mut table = reconcile::reconcile(stack, &events, options).await?;
+    table.kills = kills;
+    Ok(table)
+}
+
+/// Kills a deliverer `kills` times while the webhooks go out (after 1/(kills+1) of them, then
+/// 2/(kills+1), …), each time while one of its calls hangs at its stand-in (a queued hang
+/// fault), so the kill lands mid-batch. Says what it killed and how long the new environment
+/// took.
+async fn kill_mid_batch(
+    stack: &LocalStack,
+    kills: usize,
+    total: usize,
+    sent: &AtomicUsize,
+    say: &Say,
+) -> Result<Vec<String>, String> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut done = Vec::new();
+    for k in 0..kills {
+        let function = KILLED[k % KILLED.len()];
+        let after = total * (k + 1) / (kills + 1);
+        while sent.load(Ordering::SeqCst) < after {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let in_flight = || match function {
+            "slack-notify" => stack.slack.in_flight(),
+            _ => stack.hubspot.upserts_in_flight(),
+        };
+        // Mid-batch: its next call hangs at the stand-in, and the kill comes while it does.
+        match function {
+            "slack-notify" => stack.slack.push_fault(crate::slack::Fault::Hang),
+            _ => stack.hubspot.push_fault_for(
+                crate::hubspot::Endpoint::Upsert,
+                crate::hubspot::Fault::Hang,
+            ),
+        }
+        let waited = Instant::now();
+        while in_flight() == 0 && waited.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let calls = in_flight();
+        let crash = stack.function(function)?.crash(&client).await?;
+        let line = format!(
+            "{function} killed with {calls} call(s) in flight after {} webhooks ({} process(es)); a new environment answered {:.1} s later",
+            sent.load(Ordering::SeqCst),
+            crash.killed,
+            crash.restart.as_secs_f64()
+        );
+        say(&format!("  {line}"));
+        if calls == 0 || crash.killed == 0 {
+            return Err(format!("the kill did not land mid-batch: {line}"));
+        }
+        done.push(line);
+    }
+    Ok(done)
 }

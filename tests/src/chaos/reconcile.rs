@@ -53,7 +53,8 @@ pub struct Reconciliation {
     pub handed_back: usize,
     /// Dead-lettered events by class.
     pub dead_lettered: BTreeMap<String, usize>,
-    /// Events delivered more than once, by cause.
+    /// Events delivered more than once, by cause; each is marked `possible_duplicate` in the
+    /// ledger.
     pub duplicates: BTreeMap<String, usize>,
     /// Extra Slack messages no lost answer explains, with the events.
     pub unexplained: Vec<String>,
@@ -63,6 +64,8 @@ pub struct Reconciliation {
     pub faults: BTreeMap<String, usize>,
     /// HubSpot contacts written more than once (idempotent upserts retried: not duplicates).
     pub contact_rewrites: usize,
+    /// The deliverers killed mid-batch, one line each.
+    pub kills: Vec<String>,
     /// What the run was given.
     pub description: String,
 }
@@ -146,23 +149,33 @@ pub async fn reconcile(
                     continue;
                 }
                 n => {
-                    // Each extra message must follow a post whose answer the stand-in lost,
-                    // and the ledger must show the attempts that made them.
+                    // A second message is explained only if the ledger marks the event as
+                    // possibly delivered twice (a delivery after a call whose outcome was
+                    // unknown) and shows the attempts that made the messages; the cause is
+                    // read from the stand-in: a post whose answer it lost, else a deliverer
+                    // killed after its post went out (the abandoned attempt).
                     let lost_answers = mine.iter().filter(|p| p.answer_lost).count();
-                    let attempts =
+                    let entry =
                         ledger_entry(stack, event.deliverer, event.source, &event.event_id)
-                            .await?
-                            .map_or(0, |e| e.attempts);
-                    if lost_answers >= n - 1 && attempts >= n as u64 {
-                        *table
-                            .duplicates
-                            .entry("answer lost (Slack has no idempotency key)".into())
-                            .or_default() += 1;
+                            .await?;
+                    let (attempts, marked) = entry
+                        .as_ref()
+                        .map_or((0, false), |e| (e.attempts, e.possible_duplicate));
+                    let cause = if lost_answers >= n - 1 {
+                        Some("answer lost (Slack has no idempotency key)")
+                    } else if options.kills > 0 {
+                        Some("deliverer killed after posting")
                     } else {
-                        table.unexplained.push(format!(
-                            "{}: {n} messages, {lost_answers} lost answers, {attempts} attempts in the ledger",
+                        None
+                    };
+                    match cause {
+                        Some(cause) if marked && attempts >= n as u64 => {
+                            *table.duplicates.entry(cause.into()).or_default() += 1;
+                        }
+                        _ => table.unexplained.push(format!(
+                            "{}: {n} messages, {lost_answers} lost answers, {attempts} attempts, ledger mark possible_duplicate={marked}",
                             event.event_id
-                        ));
+                        )),
                     }
                     continue;
                 }
@@ -257,6 +270,14 @@ impl fmt::Display for Reconciliation {
             self.contact_rewrites
         )?;
         writeln!(f, "   faults answered          {:?}", self.faults)?;
+        writeln!(
+            f,
+            "   deliverers killed        {:>6}  (mid-batch, SIGKILL; a new environment each time)",
+            self.kills.len()
+        )?;
+        for kill in &self.kills {
+            writeln!(f, "     {kill}")?;
+        }
         for line in self.unexplained.iter().take(10) {
             writeln!(f, "   UNEXPLAINED: {line}")?;
         }

@@ -177,6 +177,7 @@ impl HubSpotStandIn {
             faults: Mutex::new(FaultQueue::default()),
             chaos: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
+            upserts_in_flight: Default::default(),
         });
         let app = Router::new()
             .route("/oauth/v1/token", post(server::token))
@@ -362,6 +363,11 @@ impl HubSpotStandIn {
                     .is_some_and(|e| e.eq_ignore_ascii_case(email))
             })
             .count()
+    }
+
+    /// Upsert calls being answered right now (a hung one counts until the client gives up).
+    pub fn upserts_in_flight(&self) -> usize {
+        self.shared.upserts_in_flight.count()
     }
 
     /// Requests to the upsert endpoint, however answered.

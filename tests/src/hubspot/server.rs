@@ -35,6 +35,8 @@ pub(super) struct Shared {
     /// Faults at rates on upserts, after the queued ones (chaos runs).
     pub(super) chaos: Mutex<Option<crate::chaos::Dice>>,
     pub(super) requests: Mutex<Vec<Request>>,
+    /// Upserts being answered now.
+    pub(super) upserts_in_flight: crate::in_flight::InFlight,
 }
 
 /// What a request's record says besides its outcome.
@@ -109,6 +111,7 @@ pub(super) async fn upsert(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let _handling = shared.upserts_in_flight.enter();
     let detail = Detail {
         owner_email: None,
         inputs: count_inputs(&body),

@@ -20,6 +20,7 @@
 //! run on this.
 
 pub mod description;
+pub mod gate;
 pub mod process;
 pub mod secrets;
 pub mod watch;
@@ -231,6 +232,11 @@ impl LocalStack {
             // One JSON object per line, as in CloudWatch: the demo reads each record's path
             // from them.
             env.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
+            // `cargo lambda watch` announces 600 s for every invocation; the template's
+            // timeout caps it, so cutoffs and idempotency locks last as long as on Lambda.
+            if let Some(timeout) = function.timeout {
+                env.insert("FUNCTION_TIMEOUT".into(), format!("{timeout}s"));
+            }
             env.extend(options.extra_env.iter().cloned());
             let concurrency = function
                 .event_sources
@@ -360,6 +366,11 @@ impl LocalStack {
         self.functions
             .get(binary)
             .ok_or_else(|| format!("{binary} is not served by this stack"))
+    }
+
+    /// The queues the local event source polls, with the function each feeds.
+    pub fn polled_queues(&self) -> &[(String, String)] {
+        &self.polled
     }
 
     /// Waits until every polled queue is empty — nothing visible, in flight or delayed —

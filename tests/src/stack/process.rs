@@ -64,6 +64,36 @@ impl ProcessTree {
     }
 }
 
+impl ProcessTree {
+    /// Kills (`SIGKILL`, no grace) every descendant whose executable is named `name`; returns
+    /// how many. A crash, for the chaos run.
+    pub fn kill_descendants_named(&self, name: &str) -> usize {
+        let victims: Vec<u32> = descendants(self.child.id())
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .ok()
+                    .and_then(|exe| exe.file_name().map(|n| n == name))
+                    .unwrap_or(false)
+            })
+            .collect();
+        signal(&victims, "KILL");
+        victims.len()
+    }
+
+    /// Kills the whole tree with `SIGKILL` at once (no grace period) and reaps the root.
+    pub fn kill_now(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        let mut pids = descendants(self.child.id());
+        pids.push(self.child.id());
+        signal(&pids, "KILL");
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for ProcessTree {
     fn drop(&mut self) {
         self.stop();
