@@ -9,6 +9,7 @@
 //! | [`error`] | the kit's error type, gathering each module's error, each classified |
 //! | [`http`] | the outbound HTTP client: timeouts on every call, user agent, base-URL override, per-destination policies (rate limit, circuit breaker); [`http::classify`]: status, `Retry-After`, transport and body-level errors → a [`Classification`] |
 //! | [`invocation`] | the Lambda invocation work runs in: request id, deadline, and the reserve kept free before it |
+//! | [`mask`] | masking personal values for logs (Powertools' data masking as the model): erase, keep an e-mail's domain, keep the last digits; named per field by the mapping file; a leaf module |
 //! | [`redact`] | what may be said about untrusted text in logs and dead-letter attributes: serde error summaries, identifier-shaped error codes; a leaf module |
 //! | [`receiver`] | the receiver runtime: Function URL webhook → verify → envelope → SQS |
 //! | [`retry`] | jittered exponential backoff that honours `Retry-After` and the Lambda deadline |
@@ -37,6 +38,7 @@ pub mod idempotency;
 pub mod invocation;
 pub mod lookup;
 pub mod mapping;
+pub mod mask;
 pub mod oauth;
 pub mod receiver;
 pub mod redact;

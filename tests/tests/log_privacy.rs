@@ -6,8 +6,17 @@
 //! and each other receiver gets a signed and a forged delivery. Then every line every function
 //! wrote (JSON and not, cargo-lambda's own included) and every attribute of every dead letter
 //! is searched for each secret and personal value.
+//!
+//! The deliverers run at DEBUG (`AWS_LAMBDA_LOG_LEVEL=DEBUG`, as an operator debugging a mapping
+//! would set it), so each writes a `"mapped"` line per record with the fields it mapped, through
+//! the mapping's masks (`switchyard::mask`): the test also checks that those lines are there and
+//! masked, so it cannot pass by their absence. Without the `mask`s in the deliverers'
+//! `mapping.toml`, those lines would carry the e-mails, names and phone numbers searched for.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
 
 use switchyard_e2e::demo::{self, observe::Evidence, script};
 use switchyard_e2e::providers::{self, signed_sample, unix_now};
@@ -20,8 +29,15 @@ async fn no_secret_or_personal_value_reaches_a_log_line_or_a_dead_letter() {
     let transcript = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = transcript.clone();
     let say: Say = Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned()));
+    // The deliverers at DEBUG: their "mapped" lines show what they send, masked.
+    let debug = vec![("AWS_LAMBDA_LOG_LEVEL".to_owned(), "DEBUG".to_owned())];
+    let function_env: BTreeMap<String, Vec<(String, String)>> = DELIVERERS
+        .iter()
+        .map(|d| ((*d).to_owned(), debug.clone()))
+        .collect();
     let stack = LocalStack::start(StackOptions {
         say: say.clone(),
+        function_env,
         ..StackOptions::default()
     })
     .await
@@ -83,16 +99,27 @@ async fn no_secret_or_personal_value_reaches_a_log_line_or_a_dead_letter() {
         hubspot::PRIVATE_APP_TOKEN.to_owned(),
     ]);
     secrets.extend((1..=issued).map(|n| format!("hs-standin-access-{n:06}")));
-    // Personal values the payloads carry (the Stripe customers, the invoice, the samples).
+    // Personal values the payloads carry (the Stripe customers, the invoice, the samples), and
+    // what the mappings make of them (names split in two; GitHub logins and titles, which
+    // slack-notify's mapping marks personal).
     let personal = [
         script::CONTACT_EMAIL,
         script::BAD_EMAIL,
         "+44 20 7946 0958",
         "Ada King Lovelace",
+        "Lovelace",
         "Grace Hopper",
+        "Hopper",
         "jane.doe@example.com",
         "ada@example.com",
+        "octocat",
+        "hubot",
+        "Checkout fails for EU cards",
+        "Retry failed payments",
     ];
+    // Too short to search for anywhere: searched as whole JSON strings (`"Ada"`, and `\"Ada\"`
+    // inside the `fields` text).
+    let first_names = ["Ada", "Grace"];
     let mut found = Vec::new();
     for (function, text) in &logs {
         assert!(
@@ -103,6 +130,12 @@ async fn no_secret_or_personal_value_reaches_a_log_line_or_a_dead_letter() {
             for value in secrets.iter().map(String::as_str).chain(personal) {
                 if line.contains(value) {
                     found.push(format!("{function}: `{value}` in {line}"));
+                }
+            }
+            for name in first_names {
+                if line.contains(&format!("\"{name}\"")) || line.contains(&format!("\"{name}\\\""))
+                {
+                    found.push(format!("{function}: `{name}` in {line}"));
                 }
             }
         }
@@ -122,4 +155,43 @@ async fn no_secret_or_personal_value_reaches_a_log_line_or_a_dead_letter() {
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
+
+    // The masked lines are there: each deliverer logged what it mapped, masked.
+    let mapped: BTreeMap<&str, Vec<String>> = logs
+        .iter()
+        .map(|(function, text)| (function.as_str(), mapped_fields(text)))
+        .collect();
+    let slack = &mapped["slack-notify"];
+    assert!(
+        slack.iter().any(|f| f.contains("\"text\":\"*****\"")),
+        "slack-notify logged no masked \"mapped\" line: {slack:?}"
+    );
+    let hubspot = &mapped["hubspot-contacts"];
+    for masked in [
+        "\"email\":\"*****@example.com\"",
+        "\"firstname\":\"*****\"",
+        "\"phone\":\"*****0958\"",
+    ] {
+        assert!(
+            hubspot.iter().any(|f| f.contains(masked)),
+            "hubspot-contacts logged no \"mapped\" line with {masked}: {hubspot:?}"
+        );
+    }
+    // The customer HubSpot refuses: its e-mail is not an address, so it is erased whole.
+    assert!(
+        hubspot.iter().any(|f| f.contains("\"email\":\"*****\"")),
+        "{hubspot:?}"
+    );
+}
+
+/// The deliverers run at DEBUG.
+const DELIVERERS: [&str; 2] = ["slack-notify", "hubspot-contacts"];
+
+/// The `fields` of every `"mapped"` line in a function's log.
+fn mapped_fields(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"] == "mapped")
+        .filter_map(|line| line["fields"].as_str().map(str::to_owned))
+        .collect()
 }

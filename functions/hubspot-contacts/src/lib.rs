@@ -88,6 +88,42 @@ mod tests {
         );
     }
 
+    /// What the DEBUG line "mapped" shows: e-mails keep their domain, names are erased, phone
+    /// numbers keep their last four digits; what is sent is not masked.
+    #[test]
+    fn the_log_view_masks_every_personal_field() {
+        let mapping = Mapping::load(MAPPING, "mapping.toml", &contact::schema()).unwrap();
+        let stripe = CloudEvent::new_value(
+            "evt_1",
+            "stripe",
+            "customer.created",
+            json!({"data": {"object": {"email": "ada@example.com", "name": "Ada King Lovelace",
+                "phone": "+44 20 7946 0958", "metadata": {"owner_email": "sam@example.org"}}}}),
+        )
+        .unwrap();
+        let shopify = CloudEvent::new_value(
+            "evt_2",
+            "shopify",
+            "customers/create",
+            json!({"email": "ada@example.com", "first_name": "Ada",
+                "last_name": "King Lovelace", "phone": "+44 20 7946 0958"}),
+        )
+        .unwrap();
+        for event in [stripe, shopify] {
+            let mapped = mapping.apply(&event).unwrap().unwrap();
+            let masked = Value::Object(mapped.masked());
+            assert_eq!(masked["email"], json!("*****@example.com"));
+            assert_eq!(masked["firstname"], json!("*****"));
+            assert_eq!(masked["lastname"], json!("*****"));
+            assert_eq!(masked["phone"], json!("*****0958"));
+            let line = mapped.for_log().to_string();
+            for personal in ["ada@", "Ada", "Lovelace", "7946", "sam@"] {
+                assert!(!line.contains(personal), "{personal} in {line}");
+            }
+            assert_eq!(mapped.get_str("email"), Some("ada@example.com"));
+        }
+    }
+
     #[test]
     fn other_events_are_not_selected_and_a_customer_without_email_is_permanent() {
         let mapping = Mapping::load(MAPPING, "mapping.toml", &contact::schema()).unwrap();

@@ -145,7 +145,19 @@ impl HubSpotContacts {
         let event = record.envelope()?;
         match self.mapping.apply(event)? {
             None => Ok(None),
-            Some(mapped) => Contact::from_mapped(mapped).map(Some),
+            Some(mapped) => {
+                // What the rule made, for an operator debugging the mapping: the fields its
+                // rule marks personal (`mask` in mapping.toml) masked. Written only at DEBUG.
+                // A batch handler runs outside the runner's per-record span: the ids are here.
+                tracing::debug!(
+                    message_id = record.message_id().unwrap_or("-"),
+                    event_id = record.event_id().unwrap_or("-"),
+                    rule = mapped.rule(),
+                    fields = %mapped.for_log(),
+                    "mapped"
+                );
+                Contact::from_mapped(mapped).map(Some)
+            }
         }
     }
 

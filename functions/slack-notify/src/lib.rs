@@ -151,6 +151,59 @@ mod tests {
         assert!(block_texts(&ok).contains("no reason given"));
     }
 
+    /// What the DEBUG line "mapped" shows: the rules whose text interpolates personal values
+    /// mask it; the alarm rule, which has none, is shown as it is.
+    #[test]
+    fn the_log_view_masks_every_text_that_carries_a_personal_value() {
+        let log_view = |source: &str, ty: &str, data: Value| {
+            let event = CloudEvent::new_value("evt_1", source, ty, data).unwrap();
+            let mapped = mapping().apply(&event).unwrap().expect("a rule selects it");
+            (mapped.for_log().to_string(), Value::Object(mapped.masked()))
+        };
+        let (line, masked) = log_view(
+            "stripe",
+            "invoice.payment_failed",
+            json!({"data": {"object": {"id": "in_1", "number": "A-0042",
+                "customer_email": "ada@example.com", "amount_due": 100, "currency": "eur"}}}),
+        );
+        assert_eq!(masked["text"], json!("*****"));
+        assert_eq!(masked["unfurl_links"], json!(false));
+        assert_eq!(masked["blocks"][0]["text"]["text"], json!("*****"));
+        assert_eq!(masked["blocks"].as_array().map(Vec::len), Some(3));
+        assert!(!line.contains("ada@"), "{line}");
+
+        for (ty, data) in [
+            (
+                "issues.opened",
+                json!({"repository": {"full_name": "acme/api"}, "issue": {"number": 7,
+                    "title": "Ada's bug", "html_url": "https://github.com/acme/api/issues/7",
+                    "user": {"login": "adalovelace"}}}),
+            ),
+            (
+                "pull_request.opened",
+                json!({"repository": {"full_name": "acme/api"}, "pull_request": {"number": 8,
+                    "title": "Ada's fix", "html_url": "https://github.com/acme/api/pull/8",
+                    "user": {"login": "adalovelace"}}}),
+            ),
+        ] {
+            let (line, masked) = log_view("github", ty, data);
+            assert_eq!(masked["text"], json!("*****"), "{ty}");
+            for personal in ["adalovelace", "Ada's"] {
+                assert!(!line.contains(personal), "{ty}: {line}");
+            }
+        }
+
+        let (_, masked) = log_view(
+            "aws.cloudwatch",
+            "alarm.state_change",
+            json!({"alarmName": "slack-notify-dlq", "state": {"value": "ALARM"}}),
+        );
+        assert_eq!(
+            masked["text"],
+            json!("slack-notify-dlq is ALARM: no reason given")
+        );
+    }
+
     #[test]
     fn other_events_are_not_mapped() {
         let event = CloudEvent::new_value("e", "stripe", "invoice.paid", json!({})).unwrap();

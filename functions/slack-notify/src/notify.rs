@@ -191,6 +191,9 @@ impl RecordHandler for SlackNotify {
                 event.ty()
             )));
         };
+        // What the rule made, for an operator debugging the mapping: the fields its rule marks
+        // personal (`mask` in mapping.toml) masked. Written only at DEBUG.
+        tracing::debug!(rule = mapped.rule(), fields = %mapped.for_log(), "mapped");
         let message = PostMessage::from_mapped(&mapped, self.config.default_channel.as_deref())?;
         let ts = self.post(&message).await?;
         tracing::info!(rule = mapped.rule(), channel = %message.channel, ts = %ts, "posted");

@@ -615,7 +615,7 @@ first_name = { path = "data.items.1.sku", transforms = ["upper"] }
             ),
             (
                 rule("email = { pth = \"data.email\" }"),
-                "mapping.toml:6: rule `r`: unknown field `pth`, expected one of `path`, `template`, `value`, `default`, `required`, `type`, `transforms`",
+                "mapping.toml:6: rule `r`: unknown field `pth`, expected one of `path`, `template`, `value`, `default`, `required`, `type`, `transforms`, `mask`",
             ),
             (
                 rule("email = { path = \"data.email\" }").replace("type = ", "kind = "),
@@ -637,6 +637,130 @@ first_name = { path = "data.items.1.sku", transforms = ["upper"] }
         for (text, expected) in cases {
             assert_eq!(load_error(&text), expected, "\n{text}");
         }
+    }
+
+    /// The fields a rule marks are masked in the log view, the others shown as they are, and
+    /// what is sent is never masked.
+    #[test]
+    fn masked_fields_are_masked_in_the_log_view_only() {
+        let file = r##"
+[[rule]]
+name = "customer"
+source = "stripe"
+type = "*"
+[rule.fields]
+email = { path = "data.data.object.customer_email", transforms = ["trim", "lower"], mask = "email" }
+first_name = { path = "data.data.object.customer_name", transforms = [{ split = " ", part = "first" }], mask = true }
+last_name = { path = "data.data.object.customer_name", transforms = [{ split = " ", part = "rest" }], mask = "erase" }
+due = { path = "data.data.object.number", mask = { keep_last = 4 } }
+count = { path = "data.data.object.attempt_count", mask = true }
+paid = { path = "data.data.object.paid", mask = false }
+text = { template = "Payment failed for {{ data.data.object.customer_email | trim }}", mask = true }
+blocks = { value = [{ type = "section", text = "{{ data.data.object.customer_name }}" }], mask = true }
+channel = { value = "#billing" }
+"##;
+        let mapping = load(file).unwrap();
+        let mapped = mapping
+            .apply(&stripe_event("invoice.payment_failed", invoice()))
+            .unwrap()
+            .unwrap();
+        let expected = json!({
+            "email": "*****@example.com",
+            "first_name": "*****",
+            "last_name": "*****",
+            "due": "*****0042",
+            "count": "*****",
+            "paid": false,
+            "text": "*****",
+            "blocks": [{"type": "*****", "text": "*****"}],
+            "channel": "#billing",
+        });
+        assert_eq!(Value::Object(mapped.masked()), expected);
+        let line = mapped.for_log().to_string();
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), expected);
+        for personal in [EMAIL, "jane@", "Jane", "Mary Doe", "EXMPL"] {
+            assert!(!line.contains(personal), "{personal} in {line}");
+            assert!(!format!("{mapped:?}").contains(personal), "{personal}");
+        }
+        assert_eq!(mapped.mask_of("email"), Some(crate::mask::Mask::Email));
+        assert_eq!(mapped.mask_of("paid"), None);
+        assert_eq!(mapped.mask_of("channel"), None);
+        // Sent as computed.
+        assert_eq!(mapped.get_str("email"), Some(EMAIL));
+        assert_eq!(mapped.get_str("first_name"), Some("Jane"));
+
+        // Without masks, the same rule logs every value: the masks are what hides them.
+        let unmasked: String = file
+            .lines()
+            .map(|line| match line.find(", mask = ") {
+                Some(at) => format!("{} }}", &line[..at]),
+                None => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mapped = load(&unmasked)
+            .unwrap()
+            .apply(&stripe_event("invoice.payment_failed", invoice()))
+            .unwrap()
+            .unwrap();
+        assert!(mapped.for_log().to_string().contains(EMAIL));
+    }
+
+    #[test]
+    fn an_invalid_mask_stops_the_load_naming_file_line_rule_and_field() {
+        let rule = |mask: &str| {
+            format!(
+                "[[rule]]\nname = \"r\"\nsource = \"*\"\ntype = \"*\"\n[rule.fields]\nemail = {{ path = \"data.email\", mask = {mask} }}\n"
+            )
+        };
+        let expected = "(expected true, false, \"erase\", \"email\" or { keep_last = N })";
+        let cases = [
+            ("\"bogus\"", "unknown mask `bogus`"),
+            ("\"keep_last\"", "unknown mask `keep_last`"),
+            (
+                "{ keep_last = 0 }",
+                "`keep_last` must be a whole number from 1 to 8, found 0",
+            ),
+            (
+                "{ keep_last = 99 }",
+                "`keep_last` must be a whole number from 1 to 8, found 99",
+            ),
+            (
+                "{ keep_last = \"4\" }",
+                "`keep_last` must be a whole number, found string",
+            ),
+            ("{ keep_first = 4 }", "unknown mask `keep_first`"),
+            ("{}", "the table is empty"),
+            (
+                "{ keep_last = 4, email = true }",
+                "the table names more than one mask",
+            ),
+            ("1", "found integer"),
+        ];
+        for (mask, problem) in cases {
+            let e = load(&rule(mask)).unwrap_err();
+            assert!(matches!(e.problem(), LoadProblem::Mask(_)), "{mask}");
+            assert_eq!(
+                (e.file(), e.line(), e.rule(), e.field()),
+                ("mapping.toml", Some(6), Some("r"), Some("email")),
+                "{mask}"
+            );
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "mapping.toml:6: rule `r`, field `email`: invalid `mask`: {problem} {expected}"
+                ),
+                "{mask}"
+            );
+        }
+        // The mask's own line, when the field is a table over several lines.
+        let text = "[[rule]]\nname = \"r\"\nsource = \"*\"\ntype = \"*\"\n[rule.fields.email]\npath = \"data.email\"\nmask = \"bogus\"\n";
+        assert_eq!(
+            load_error(text),
+            format!(
+                "mapping.toml:7: rule `r`, field `email`: invalid `mask`: unknown mask `bogus` {expected}"
+            )
+        );
     }
 
     #[test]
@@ -749,6 +873,11 @@ first_name = { path = "data.items.1.sku", transforms = ["upper"] }
             mapped.get("blocks").and_then(Value::as_array).map(Vec::len),
             Some(2)
         );
+        let logged = Value::Object(mapped.masked());
+        assert_eq!(logged["email"], json!("*****@example.com"));
+        assert_eq!(logged["first_name"], json!("*****"));
+        assert_eq!(logged["text"], json!("*****"));
+        assert_eq!(logged["amount"], json!(12.34));
         let other = mapping
             .apply(&stripe_event("invoice.paid", invoice()))
             .unwrap()

@@ -149,6 +149,12 @@ pub enum LoadProblem {
     /// An unknown `type`.
     #[error("unknown type `{0}` (expected string, integer, number, boolean, array, object or any)")]
     UnknownType(String),
+    /// A `mask` that is not one: an unknown name, a `keep_last` out of range, a value of
+    /// the wrong type.
+    #[error(
+        "invalid `mask`: {0} (expected true, false, \"erase\", \"email\" or {{ keep_last = N }})"
+    )]
+    Mask(String),
     /// The `default` does not convert to the field's type.
     #[error("the `default` does not fit the field's type: {0}")]
     Default(CoerceError),

@@ -11,9 +11,14 @@
 //!    out of the result — not set to `null`, so a destination that updates records (a CRM)
 //!    keeps what it had rather than clearing it.
 //! 4. **Coercion** to the field's own `type`, then to the destination schema's type.
+//!
+//! A field's `mask` plays no part in computing it: it says how the value is shown in logs
+//! ([`Mapped::for_log`](super::Mapped::for_log)).
 
 use minijinja::value::Value as TemplateValue;
 use serde_json::Value;
+
+use crate::mask::Mask;
 
 use super::coerce::coerce;
 use super::error::{LoadProblem, MappingProblem};
@@ -46,6 +51,8 @@ pub(crate) struct Field {
     default: Option<Value>,
     required: bool,
     types: Vec<FieldType>,
+    /// How the value is shown in logs; `None`: as it is.
+    mask: Option<Mask>,
 }
 
 /// A load problem, with the line of the transform it is in when it is in one.
@@ -80,6 +87,14 @@ impl Field {
         if spec.required && spec.default.is_some() {
             return Err((LoadProblem::RequiredWithDefault, None));
         }
+
+        let mask = match spec.mask {
+            None => None,
+            Some(mask) => {
+                let line = Some(line_of(mask.span().start));
+                parse_mask(mask.into_inner()).map_err(|e| (e, line))?
+            }
+        };
 
         let mut types = Vec::new();
         if let Some(ty) = &spec.ty {
@@ -150,12 +165,18 @@ impl Field {
             default,
             required: spec.required || destination.required,
             types,
+            mask,
         })
     }
 
     /// The field's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How the field is shown in logs; `None`: as it is.
+    pub(crate) fn mask(&self) -> Option<Mask> {
+        self.mask
     }
 
     /// The field's value for one event; `None` when it is missing and may be left out.
@@ -202,6 +223,38 @@ fn is_missing(value: &Value) -> bool {
         Value::Null => true,
         Value::String(s) => s.is_empty(),
         _ => false,
+    }
+}
+
+/// A `mask` as written in the file: `true` (erase), `false` (none), a mask's name
+/// (`"erase"`, `"email"`), or `{ keep_last = N }`.
+fn parse_mask(value: toml::Value) -> Result<Option<Mask>, LoadProblem> {
+    match value {
+        toml::Value::Boolean(masked) => Ok(masked.then_some(Mask::Erase)),
+        toml::Value::String(name) => name
+            .parse()
+            .map(Some)
+            .map_err(|e: crate::mask::MaskError| LoadProblem::Mask(e.to_string())),
+        toml::Value::Table(table) => {
+            let mut entries = table.into_iter();
+            match (entries.next(), entries.next()) {
+                (Some((key, value)), None) if key == "keep_last" => match value {
+                    toml::Value::Integer(n) => Mask::keep_last(n)
+                        .map(Some)
+                        .map_err(|e| LoadProblem::Mask(e.to_string())),
+                    other => Err(LoadProblem::Mask(format!(
+                        "`keep_last` must be a whole number, found {}",
+                        other.type_str()
+                    ))),
+                },
+                (Some((key, _)), None) => Err(LoadProblem::Mask(format!("unknown mask `{key}`"))),
+                (None, _) => Err(LoadProblem::Mask("the table is empty".to_owned())),
+                (Some(_), Some(_)) => Err(LoadProblem::Mask(
+                    "the table names more than one mask".to_owned(),
+                )),
+            }
+        }
+        other => Err(LoadProblem::Mask(format!("found {}", other.type_str()))),
     }
 }
 

@@ -47,6 +47,9 @@ pub(crate) struct FieldSpec {
     pub(crate) ty: Option<String>,
     #[serde(default)]
     pub(crate) transforms: Vec<Spanned<toml::Value>>,
+    /// How the field is shown in logs: `true`, `false`, a mask's name or `{ keep_last = N }`
+    /// (checked by the field, for a message naming the masks).
+    pub(crate) mask: Option<Spanned<toml::Value>>,
 }
 
 /// Only the rules' names and positions, read when the strict parse failed, to say which rule

@@ -54,11 +54,11 @@
 //! type = ["invoice.payment_failed", "invoice.payment_action_required"]
 //!
 //! [rule.fields]                            # destination field → how to compute it
-//! email = { path = "data.data.object.customer_email", required = true, transforms = ["trim", "lower"] }
-//! first_name = { path = "data.data.object.customer_name", transforms = ["trim", { split = " ", part = "first" }], default = "there" }
+//! email = { path = "data.data.object.customer_email", required = true, transforms = ["trim", "lower"], mask = "email" }
+//! first_name = { path = "data.data.object.customer_name", transforms = ["trim", { split = " ", part = "first" }], default = "there", mask = true }
 //! amount = { path = "data.data.object.amount_due", transforms = [{ money_decimal = { path = "data.data.object.currency" } }], type = "number" }
 //! due = { path = "data.data.object.due_date", transforms = [{ date = "[day].[month].[year]", offset = "+01:00" }] }
-//! text = { template = "Payment failed for {{ data.data.object.customer_email }}: {{ data.data.object.amount_due | money(data.data.object.currency) }}" }
+//! text = { template = "Payment failed for {{ data.data.object.customer_email }}: {{ data.data.object.amount_due | money(data.data.object.currency) }}", mask = true }
 //! blocks = { value = [
 //!   { type = "section", text = { type = "mrkdwn", text = "*Invoice* {{ data.data.object.number }}" } },
 //!   { type = "context", elements = [{ type = "mrkdwn", text = "Stripe event {{ id }}" }] },
@@ -103,6 +103,7 @@
 //! | `required` | `true`: a missing value fails the event (permanently); `false` by default (a schema-required field is always required) |
 //! | `type` | coerce to `string`, `integer`, `number`, `boolean`, `array`, `object` or `any` (below) |
 //! | `transforms` | a list of transforms applied in order (below) |
+//! | `mask` | how the value is shown in logs: `true` or `"erase"`, `"email"`, `{ keep_last = N }`; `false` or absent: as it is (below) |
 //!
 //! A field has exactly one of `path`, `template` and `value`, or only a `default`. Per event
 //! it is computed in this order: the source; the transforms, in order (`null` passes through
@@ -111,6 +112,37 @@
 //! to `null`: a destination that updates records keeps what it had rather than clearing it);
 //! finally the coercion to the field's `type`, then to the schema's type for that field.
 //! `0`, `false`, `[]` and `{}` are values, not missing.
+//!
+//! ## Masks: personal fields in logs
+//!
+//! A deliverer logs what a rule mapped, at DEBUG level, through [`Mapped::for_log`]: one line
+//! per record, `"message":"mapped"`, with the rule's name and the fields. A field whose `mask`
+//! names one is shown masked there (never in what is sent); every other field is shown as it
+//! is. The masks are the kit's [`crate::mask`], modelled on Powertools' data masking:
+//!
+//! | `mask =` | shows `"ada@example.com"` as | `"+44 20 7946 0958"` as | for |
+//! |---|---|---|---|
+//! | `true` or `"erase"` | `"*****"` | `"*****"` | names, free text, templates with personal values |
+//! | `"email"` | `"*****@example.com"` (the domain of one address; anything else erased) | `"*****"` | e-mail addresses |
+//! | `{ keep_last = 4 }` (1 to 8) | `"*****.com"` | `"*****0958"` (only when at most half the text) | phone and card numbers |
+//!
+//! Numbers and booleans are erased by every mask; arrays and objects (`blocks`) keep their
+//! shape, every value inside masked. **Mark every field that can carry a personal value**,
+//! including those computed from one: a `template` or `value` that interpolates an e-mail or a
+//! name is logged as rendered, so it needs `mask = true` as much as the `path` that reads the
+//! e-mail does.
+//!
+//! ```toml
+//! email = { path = "data.customer.email", mask = "email" }
+//! phone = { path = "data.customer.phone", mask = { keep_last = 4 } }
+//! text = { template = "Welcome, {{ data.customer.name }}!", mask = true }
+//! plan = { path = "data.plan" }                       # not personal: logged as it is
+//! ```
+//!
+//! The level is the function's: `AWS_LAMBDA_LOG_LEVEL=DEBUG` (Lambda's `LoggingConfig`
+//! `ApplicationLogLevel`) or `RUST_LOG` (see [`crate::telemetry::logging`]); at the default,
+//! INFO, the line is not written and nothing is masked. An unknown mask, or a `keep_last` out
+//! of range, stops the function at load like any other error in the file.
 //!
 //! ## Paths
 //!
@@ -274,5 +306,5 @@ pub use engine::{MAPPING_FILE_VAR, Mapping};
 pub use error::{
     ArgError, LoadError, LoadProblem, MappingError, MappingProblem, TemplateError, TransformError,
 };
-pub use mapped::Mapped;
+pub use mapped::{ForLog, Mapped};
 pub use schema::{FieldType, Schema, SchemaField};

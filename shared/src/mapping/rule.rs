@@ -13,7 +13,7 @@ use super::error::{LoadError, LoadProblem, MappingError, MappingProblem};
 use super::field::Field;
 use super::file::{RuleSpec, line_of};
 use super::glob::{Pattern, Patterns};
-use super::mapped::Mapped;
+use super::mapped::{FieldMasks, Mapped};
 use super::schema::Schema;
 use super::template::Templates;
 use super::view::{Needs, View};
@@ -27,6 +27,8 @@ pub(crate) struct Rule {
     ty: Patterns,
     fields: Vec<Field>,
     needs: Needs,
+    /// The fields' masks, shared with every [`Mapped`] the rule makes.
+    masks: FieldMasks,
 }
 
 /// Where the file being loaded is, for errors.
@@ -93,6 +95,10 @@ impl Rule {
                 ));
             }
         }
+        let masks = fields
+            .iter()
+            .filter_map(|field| field.mask().map(|mask| (field.name().to_owned(), mask)))
+            .collect();
         Ok(Self {
             name: name.into(),
             line,
@@ -100,6 +106,7 @@ impl Rule {
             ty,
             fields,
             needs,
+            masks,
         })
     }
 
@@ -143,7 +150,11 @@ impl Rule {
                 fields.insert(field.name().to_owned(), value);
             }
         }
-        Ok(Mapped::new(Arc::clone(&self.name), fields))
+        Ok(Mapped::new(
+            Arc::clone(&self.name),
+            fields,
+            Arc::clone(&self.masks),
+        ))
     }
 }
 

@@ -65,6 +65,9 @@ pub struct StackOptions {
     pub batch_reports: bool,
     /// Extra environment for every function (after the template's), e.g. `RUST_LOG`.
     pub extra_env: Vec<(String, String)>,
+    /// Extra environment for one function, by binary name (after `extra_env`), e.g.
+    /// `AWS_LAMBDA_LOG_LEVEL=DEBUG` for the deliverers only.
+    pub function_env: BTreeMap<String, Vec<(String, String)>>,
     /// Where logs and the stack description go; `None`: a temporary folder removed on stop.
     pub work_dir: Option<PathBuf>,
     /// Progress lines.
@@ -83,6 +86,7 @@ impl Default for StackOptions {
             receiver_concurrency: 1,
             batch_reports: true,
             extra_env: Vec::new(),
+            function_env: BTreeMap::new(),
             work_dir: None,
             say: Arc::new(|_| {}),
         }
@@ -238,6 +242,9 @@ impl LocalStack {
                 env.insert("FUNCTION_TIMEOUT".into(), format!("{timeout}s"));
             }
             env.extend(options.extra_env.iter().cloned());
+            if let Some(own) = options.function_env.get(binary) {
+                env.extend(own.iter().cloned());
+            }
             let concurrency = function
                 .event_sources
                 .iter()
