@@ -117,8 +117,9 @@ pub fn stack_options(options: &ChaosOptions, say: Say) -> StackOptions {
     StackOptions {
         functions: Some(FUNCTIONS.iter().map(|f| (*f).to_owned()).collect()),
         receiver_concurrency: 4,
-        batch_reports: std::env::var_os("CHAOS_BATCH_REPORTS").is_some(),
+        batch_reports: false,
         extra_env,
+        visibility_timeout: Some(VISIBILITY_TIMEOUT_S),
         say,
         ..StackOptions::default()
     }
@@ -268,19 +269,6 @@ pub async fn run(
     ));
     let total = first.len() + again.len();
     let sent = AtomicUsize::new(0);
-    for (_, url) in stack.polled_queues() {
-        stack
-            .sqs()
-            .set_queue_attributes()
-            .queue_url(url)
-            .attributes(
-                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-                VISIBILITY_TIMEOUT_S.to_string(),
-            )
-            .send()
-            .await
-            .map_err(|e| format!("cannot shorten the visibility timeout of {url}: {e:?}"))?;
-    }
     // The receivers also queue every event on their own events queue (the template's `*`
     // route, for other consumers), which nothing reads here; moto's SendMessage slows with a
     // queue's length (8 ms empty, ~80 ms at 3,400 messages), so those queues are purged while

@@ -68,6 +68,10 @@ pub struct StackOptions {
     /// Extra environment for one function, by binary name (after `extra_env`), e.g.
     /// `AWS_LAMBDA_LOG_LEVEL=DEBUG` for the deliverers only.
     pub function_env: BTreeMap<String, Vec<(String, String)>>,
+    /// The deliverers' queues' `VisibilityTimeout` in seconds, set before the local event
+    /// source starts polling (a receive already waiting would hide its first messages for the
+    /// template's timeout); `None` keeps the template's.
+    pub visibility_timeout: Option<u32>,
     /// Where logs and the stack description go; `None`: a temporary folder removed on stop.
     pub work_dir: Option<PathBuf>,
     /// Progress lines.
@@ -87,6 +91,7 @@ impl Default for StackOptions {
             batch_reports: true,
             extra_env: Vec::new(),
             function_env: BTreeMap::new(),
+            visibility_timeout: None,
             work_dir: None,
             say: Arc::new(|_| {}),
         }
@@ -197,7 +202,9 @@ impl LocalStack {
             say: say.clone(),
         };
         stack.serve(&root, &selected, &options).await?;
-        stack.poll(options.batch_reports).await?;
+        stack
+            .poll(options.batch_reports, options.visibility_timeout)
+            .await?;
         Ok(stack)
     }
 
@@ -292,7 +299,11 @@ impl LocalStack {
     }
 
     /// Starts the local event source for every served deliverer.
-    async fn poll(&mut self, batch_reports: bool) -> Result<(), String> {
+    async fn poll(
+        &mut self,
+        batch_reports: bool,
+        visibility_timeout: Option<u32>,
+    ) -> Result<(), String> {
         let stack = Stack::load(&self.description_path).map_err(|e| e.to_string())?;
         let configs = stack.mappings(Defaults {
             max_concurrency: 2,
@@ -306,6 +317,25 @@ impl LocalStack {
                 .collect();
             if mine.is_empty() {
                 continue;
+            }
+            if let Some(seconds) = visibility_timeout {
+                for config in &mine {
+                    self.sqs
+                        .set_queue_attributes()
+                        .queue_url(&config.queue_url)
+                        .attributes(
+                            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                            seconds.to_string(),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            format!(
+                                "cannot set the visibility timeout of {}: {e:?}",
+                                config.queue_url
+                            )
+                        })?;
+                }
             }
             let mappings = prepare(&self.sqs, mine)
                 .await
