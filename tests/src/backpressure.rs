@@ -13,11 +13,16 @@
 //!    limiter is per instance and channel, so each of the mapping's `MaximumConcurrency`
 //!    instances gets its share, `SLACK_RATE_LIMIT="<R>/<instances>s burst <b>"`
 //!    ([`stack_options`]);
-//! 3. loads N CloudEvents envelopes (GitHub `issues.opened`, which the mapping's
+//! 3. sends N CloudEvents envelopes (GitHub `issues.opened`, which the mapping's
 //!    `github-issue-opened` rule turns into a message in the template's `SLACK_CHANNEL`)
-//!    directly into the deliverer's queue with `SendMessageBatch`, as fast as moto takes them —
-//!    the pollers are already running, so delivery starts with the first batch and the queue
-//!    stays far ahead of R;
+//!    directly into the deliverer's queue with `SendMessageBatch`, keeping it topped up:
+//!    whenever fewer than 30 messages wait, the next events go in until 60 do, so the
+//!    deliverer sees an unbroken backlog from the first batch to the last (the run counts the
+//!    times the feeder found the queue empty). The backlog is not put in moto whole because
+//!    moto's `ReceiveMessage` takes time in proportion to the queue's depth (measured: 0.13 s
+//!    at 100 messages, 0.57 s at 1,000, 2.1 s at 3,000; `SendMessage` likewise), which would
+//!    measure the emulator rather than the limiter; [`BackpressureOptions::preload`] does it
+//!    anyway, to show that;
 //! 4. waits for the queue to empty and measures at the stand-in: the first and last accepted
 //!    post, **achieved** = (posts − 1) / (last − first), the 429s it answered in each one-second
 //!    window counted from the first request, the busiest window; which event each message is
@@ -59,6 +64,13 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// `SendMessageBatch` calls in flight while loading.
 const LOAD_CONCURRENCY: usize = 4;
 
+/// The feeder sends more when fewer than the first bound of messages wait in the queue, up to
+/// the second: enough for both instances' next batches, few enough that moto answers quickly.
+pub const TOP_UP: (usize, usize) = (30, 60);
+
+/// How often the feeder looks at the queue.
+const TOP_UP_CHECK: Duration = Duration::from_millis(50);
+
 /// How a run goes.
 #[derive(Debug, Clone)]
 pub struct BackpressureOptions {
@@ -72,6 +84,10 @@ pub struct BackpressureOptions {
     pub standin_burst: Option<u32>,
     /// `SLACK_RATE_LIMIT` instead of the share of R (to see the run fail without the limiter).
     pub deliverer_limit: Option<String>,
+    /// Send the whole backlog into the queue before delivery gets going, instead of keeping
+    /// the queue topped up (moto's receives slow down with the queue's depth: see the module
+    /// docs).
+    pub preload: bool,
     /// Environment for the function after the run's own.
     pub env: Vec<(String, String)>,
 }
@@ -84,6 +100,7 @@ impl Default for BackpressureOptions {
             deliverer_burst: 2,
             standin_burst: None,
             deliverer_limit: None,
+            preload: false,
             env: Vec::new(),
         }
     }
@@ -134,8 +151,8 @@ pub struct Backpressure {
     pub deliverer_limit: String,
     /// Deliverer instances at once (the mapping's `MaximumConcurrency`).
     pub instances: u32,
-    /// How long loading the queue took.
-    pub loaded_in: Duration,
+    /// How the backlog went into the queue.
+    pub loading: Loading,
     /// From the first load to the queue empty.
     pub total: Duration,
     /// Posts the stand-in accepted.
@@ -240,11 +257,22 @@ impl fmt::Display for Backpressure {
             "| deliverer limit | `SLACK_RATE_LIMIT={}` × {} instances |",
             self.deliverer_limit, self.instances
         )?;
-        writeln!(
-            f,
-            "| queue loaded in | {:.1} s |",
-            self.loaded_in.as_secs_f64()
-        )?;
+        if self.loading.preloaded {
+            writeln!(
+                f,
+                "| queue | all N sent at once, in {:.1} s |",
+                self.loading.took.as_secs_f64()
+            )?;
+        } else {
+            writeln!(
+                f,
+                "| queue | kept at {}–{} waiting until all N were sent ({:.1} s); found empty {} times |",
+                TOP_UP.0,
+                TOP_UP.1,
+                self.loading.took.as_secs_f64(),
+                self.loading.found_empty
+            )?;
+        }
         writeln!(
             f,
             "| posts accepted | {} in {:.1} s (first to last) |",
@@ -326,77 +354,135 @@ fn envelope(index: usize) -> Result<String, String> {
         .map_err(|e| format!("envelope {index}: {e}"))
 }
 
-/// Sends `bodies` to `url`, ten a call, a few calls at once; returns how long it took.
-async fn load(
+/// Sends one batch of up to ten bodies.
+async fn send_batch(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    chunk: Vec<String>,
+) -> Result<usize, String> {
+    let entries = chunk
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = entries.len();
+    let answer = tokio::time::timeout(
+        CALL_TIMEOUT,
+        sqs.send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send(),
+    )
+    .await
+    .map_err(|_| format!("SendMessageBatch took over {} s", CALL_TIMEOUT.as_secs()))?
+    .map_err(|e| {
+        format!(
+            "SendMessageBatch: {}",
+            aws_sdk_sqs::error::DisplayErrorContext(e)
+        )
+    })?;
+    if let Some(failed) = answer.failed().first() {
+        return Err(format!(
+            "SendMessageBatch refused an entry: {} {}",
+            failed.code(),
+            failed.message().unwrap_or_default()
+        ));
+    }
+    Ok(count)
+}
+
+/// Sends `bodies`, ten a call, a few calls at once.
+async fn send_all(
     sqs: &aws_sdk_sqs::Client,
     url: &str,
     bodies: Vec<String>,
-    say: &Say,
-) -> Result<Duration, String> {
-    let started = Instant::now();
-    let total = bodies.len();
+) -> Result<usize, String> {
     let chunks: Vec<Vec<String>> = bodies.chunks(10).map(<[String]>::to_vec).collect();
-    let mut calls = futures::stream::iter(chunks.into_iter().map(|chunk| async move {
-        let entries = chunk
-            .into_iter()
-            .enumerate()
-            .map(|(i, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let count = entries.len();
-        let answer = tokio::time::timeout(
-            CALL_TIMEOUT,
-            sqs.send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send(),
-        )
-        .await
-        .map_err(|_| format!("SendMessageBatch took over {} s", CALL_TIMEOUT.as_secs()))?
-        .map_err(|e| {
-            format!(
-                "SendMessageBatch: {}",
-                aws_sdk_sqs::error::DisplayErrorContext(e)
-            )
-        })?;
-        if let Some(failed) = answer.failed().first() {
-            return Err(format!(
-                "SendMessageBatch refused an entry: {} {}",
-                failed.code(),
-                failed.message().unwrap_or_default()
-            ));
-        }
-        Ok::<_, String>(count)
-    }))
-    .buffer_unordered(LOAD_CONCURRENCY);
+    let mut calls = futures::stream::iter(chunks.into_iter().map(|c| send_batch(sqs, url, c)))
+        .buffer_unordered(LOAD_CONCURRENCY);
     let mut sent = 0;
     while let Some(count) = calls.next().await {
         sent += count?;
-        if sent.is_multiple_of(1000) || sent == total {
-            say(&format!(
-                "  loaded {sent}/{total} ({:.1} s)",
-                started.elapsed().as_secs_f64()
-            ));
-        }
     }
-    Ok(started.elapsed())
+    Ok(sent)
 }
 
-/// Messages in a queue: visible, in flight and delayed.
-async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<u64, String> {
-    use QueueAttributeName as A;
+/// How the backlog went into the queue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Loading {
+    /// All of it at once (else topped up between [`TOP_UP`]'s bounds).
+    pub preloaded: bool,
+    /// From the first send to the last.
+    pub took: Duration,
+    /// Times the feeder found no message waiting while events were left to send (the pollers
+    /// may have waited for it).
+    pub found_empty: usize,
+}
+
+/// Sends the whole backlog at once.
+async fn preload(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    bodies: Vec<String>,
+) -> Result<Loading, String> {
+    let started = Instant::now();
+    send_all(sqs, url, bodies).await?;
+    Ok(Loading {
+        preloaded: true,
+        took: started.elapsed(),
+        found_empty: 0,
+    })
+}
+
+/// Keeps the queue topped up: whenever fewer than [`TOP_UP`]`.0` messages wait, sends the next
+/// events until [`TOP_UP`]`.1` do, until every event is sent.
+async fn feed(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    bodies: Vec<String>,
+) -> Result<Loading, String> {
+    let (low, high) = TOP_UP;
+    let started = Instant::now();
+    let mut loading = Loading::default();
+    let mut bodies = bodies.into_iter();
+    let mut left = bodies.len();
+    let mut first = true;
+    while left > 0 {
+        let waiting = count(sqs, url, &[QueueAttributeName::ApproximateNumberOfMessages]).await?;
+        let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
+        if waiting >= low {
+            tokio::time::sleep(TOP_UP_CHECK).await;
+            continue;
+        }
+        if waiting == 0 && !first {
+            loading.found_empty += 1;
+        }
+        first = false;
+        let next: Vec<String> = bodies.by_ref().take(high - waiting).collect();
+        left -= next.len();
+        send_all(sqs, url, next).await?;
+    }
+    loading.took = started.elapsed();
+    Ok(loading)
+}
+
+/// The sum of these counts of a queue.
+async fn count(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    names: &[QueueAttributeName],
+) -> Result<u64, String> {
     let attrs = tokio::time::timeout(
         CALL_TIMEOUT,
         sqs.get_queue_attributes()
             .queue_url(url)
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .set_attribute_names(Some(names.to_vec()))
             .send(),
     )
     .await
@@ -407,14 +493,25 @@ async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<u64, String> {
             aws_sdk_sqs::error::DisplayErrorContext(e)
         )
     })?;
-    Ok([
-        A::ApproximateNumberOfMessages,
-        A::ApproximateNumberOfMessagesNotVisible,
-        A::ApproximateNumberOfMessagesDelayed,
-    ]
-    .iter()
-    .filter_map(|name| attrs.attributes()?.get(name)?.parse::<u64>().ok())
-    .sum())
+    Ok(names
+        .iter()
+        .filter_map(|name| attrs.attributes()?.get(name)?.parse::<u64>().ok())
+        .sum())
+}
+
+/// Messages in a queue: visible, in flight and delayed.
+async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<u64, String> {
+    use QueueAttributeName as A;
+    count(
+        sqs,
+        url,
+        &[
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesNotVisible,
+            A::ApproximateNumberOfMessagesDelayed,
+        ],
+    )
+    .await
 }
 
 /// Loads the backlog, waits until it is delivered, and measures (see the module docs).
@@ -476,21 +573,33 @@ pub async fn run(
         options.deliverer_limit()
     ));
     let started = Instant::now();
-    let loaded_in = load(stack.sqs(), &queue, bodies, say).await?;
-
-    // Until the queue is empty, a progress line every 10 s.
     let expected = Duration::from_secs_f64(options.events as f64 / f64::from(options.rate));
-    let settle = expected * 2 + Duration::from_secs(60);
+    let limit = expected * 3 + Duration::from_secs(60);
+    let sqs = stack.sqs();
+    let delivered = async {
+        let loading = tokio::time::timeout(limit, async {
+            if options.preload {
+                preload(sqs, &queue, bodies).await
+            } else {
+                feed(sqs, &queue, bodies).await
+            }
+        })
+        .await
+        .map_err(|_| format!("the backlog was not all sent after {} s", limit.as_secs()))??;
+        say(&format!(
+            "  every event sent ({:.1} s); waiting for the queue to empty",
+            loading.took.as_secs_f64()
+        ));
+        stack.wait_until_settled(limit).await?;
+        Ok::<_, String>(loading)
+    };
+    tokio::pin!(delivered);
+    // A progress line every 10 s.
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.tick().await;
-    let settled = stack.wait_until_settled(settle);
-    tokio::pin!(settled);
-    loop {
+    let loading = loop {
         tokio::select! {
-            result = &mut settled => {
-                result?;
-                break;
-            }
+            result = &mut delivered => break result?,
             _ = tick.tick() => {
                 let posted = stack.slack.posted().len();
                 say(&format!(
@@ -501,13 +610,13 @@ pub async fn run(
                 ));
             }
         }
-    }
+    };
     let total = started.elapsed();
     say(&format!(
-        "queue empty {:.1} s after the first load",
+        "queue empty {:.1} s after the first event was sent",
         total.as_secs_f64()
     ));
-    measure(stack, options, &dlq, loaded_in, total).await
+    measure(stack, options, &dlq, loading, total).await
 }
 
 /// Reads the stand-in, the dead-letter queue and the logs.
@@ -515,7 +624,7 @@ async fn measure(
     stack: &LocalStack,
     options: &BackpressureOptions,
     dlq: &str,
-    loaded_in: Duration,
+    loading: Loading,
     total: Duration,
 ) -> Result<Backpressure, String> {
     let requests = stack.slack.requests();
@@ -579,7 +688,7 @@ async fn measure(
         standin_burst: options.standin_burst(),
         deliverer_limit: options.deliverer_limit(),
         instances: INSTANCES,
-        loaded_in,
+        loading,
         total,
         posts: posted.len(),
         first_to_last,
