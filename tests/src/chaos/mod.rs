@@ -14,7 +14,7 @@
 //!
 //! Time is compressed so a run takes minutes: the redelivery schedule is seconds, the circuit
 //! breaker opens for seconds, and the destinations' rate limits (the stand-ins' and the
-//! deliverers' own) are raised — backpressure has its own benchmark (`tests/benches/rate_limit.rs`).
+//! deliverers' own) are raised — backpressure is measured apart ([`crate::backpressure`]).
 
 pub mod dice;
 pub mod reconcile;
