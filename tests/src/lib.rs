@@ -2,6 +2,7 @@
 //! end-to-end tests under `tests/tests/`.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+pub mod backpressure;
 pub mod chaos;
 pub mod connection;
 pub mod control;

@@ -21,8 +21,8 @@
 //! Time is compressed so a run takes minutes: the redelivery schedule is seconds, the circuit
 //! breaker opens for seconds, a call is given up after 2 s, the deliverers' queues hide a
 //! received batch for [`VISIBILITY_TIMEOUT_S`] seconds (not 6 minutes), and the destinations'
-//! rate limits (the stand-ins' and the deliverers' own) are raised — backpressure has its own
-//! test and benchmark.
+//! rate limits (the stand-ins' and the deliverers' own) are raised — backpressure is measured
+//! apart ([`crate::backpressure`]).
 
 pub mod dice;
 pub mod reconcile;
