@@ -235,7 +235,10 @@ mod function_timeout_tests {
         assert_eq!(with(Some("60s")).unwrap(), Some(Duration::from_secs(60)));
         for bad in ["soon", "500ms", "16m", "0s"] {
             let err = with(Some(bad)).unwrap_err().to_string();
-            assert!(err.contains("FUNCTION_TIMEOUT") && err.contains(bad), "{err}");
+            assert!(
+                err.contains("FUNCTION_TIMEOUT") && err.contains(bad),
+                "{err}"
+            );
         }
     }
 

@@ -1108,7 +1108,10 @@ async fn a_delivery_after_an_unknown_outcome_is_marked_possibly_twice_in_the_led
         .batch(&[
             envelope("evt_lost", json!({"unknown_first": 1})),
             envelope("evt_503", json!({"fail_first": 1})),
-            envelope("evt_retried_in_place", json!({"unknown_then_deliver": true})),
+            envelope(
+                "evt_retried_in_place",
+                json!({"unknown_then_deliver": true}),
+            ),
             envelope("evt_clean", json!({})),
         ])
         .await;
@@ -1156,8 +1159,8 @@ async fn an_idempotent_destination_counts_unknown_outcomes_but_marks_nothing() {
     let metrics = metrics();
     let runner = world.runner(&metrics);
     let config = IdempotencyConfig::new(&world.table).with_idempotent_destination();
-    let upsert = IdempotencyLayer::new(world.moto.dynamodb(), &config, INTEGRATION)
-        .layer(Slack::default());
+    let upsert =
+        IdempotencyLayer::new(world.moto.dynamodb(), &config, INTEGRATION).layer(Slack::default());
     let first = world
         .batch(&[envelope("evt_lost", json!({"unknown_first": 1}))])
         .await;

@@ -153,7 +153,12 @@ impl Keeper {
     /// as possibly delivered twice, and said so in a warning. A write that fails is logged,
     /// and the result stands: the delivery happened (or did not) whatever the ledger says, and
     /// the lock expires with the invocation.
-    pub(crate) async fn finish(&self, held: Held<'_>, result: &Result<Outcome, Error>, unknown: u32) {
+    pub(crate) async fn finish(
+        &self,
+        held: Held<'_>,
+        result: &Result<Outcome, Error>,
+        unknown: u32,
+    ) {
         let now_ms = epoch_ms(SystemTime::now());
         let marks = self.marks(&held, result, unknown);
         if marks.possible_duplicate {

@@ -112,10 +112,9 @@ impl<H: RecordHandler> RecordHandler for Idempotent<H> {
             Begun::Locked(held) => held,
             Begun::Settled(result) => return result,
         };
-        let (result, unknown) = count_within(
-            AssertUnwindSafe(self.inner.handle(record, invocation)).catch_unwind(),
-        )
-        .await;
+        let (result, unknown) =
+            count_within(AssertUnwindSafe(self.inner.handle(record, invocation)).catch_unwind())
+                .await;
         match result {
             Ok(result) => {
                 self.keeper.finish(held, &result, unknown).await;
@@ -250,7 +249,11 @@ async fn release(
 ) -> Box<dyn Any + Send> {
     let reason = format!("handler panicked: {}", panic_message(&*panic));
     let failure: Result<Outcome, Error> = Err(Error::transient(reason));
-    futures::future::join_all(held.into_iter().map(|h| keeper.finish(h, &failure, unknown))).await;
+    futures::future::join_all(
+        held.into_iter()
+            .map(|h| keeper.finish(h, &failure, unknown)),
+    )
+    .await;
     panic
 }
 

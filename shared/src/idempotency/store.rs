@@ -91,7 +91,10 @@ impl Marks {
 
 /// The lock just taken, from the record as it was before (`None`: there was none).
 fn taken(old: Option<&HashMap<String, AttributeValue>>) -> Lock {
-    let number = |name| old.and_then(|o| item::number(o, name).ok().flatten()).unwrap_or(0);
+    let number = |name| {
+        old.and_then(|o| item::number(o, name).ok().flatten())
+            .unwrap_or(0)
+    };
     let abandoned = old
         .and_then(|o| item::status(o).ok())
         .is_some_and(|status| status == Status::InProgress);

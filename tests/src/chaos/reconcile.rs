@@ -156,8 +156,7 @@ pub async fn reconcile(
                     // killed after its post went out (the abandoned attempt).
                     let lost_answers = mine.iter().filter(|p| p.answer_lost).count();
                     let entry =
-                        ledger_entry(stack, event.deliverer, event.source, &event.event_id)
-                            .await?;
+                        ledger_entry(stack, event.deliverer, event.source, &event.event_id).await?;
                     let (attempts, marked) = entry
                         .as_ref()
                         .map_or((0, false), |e| (e.attempts, e.possible_duplicate));

@@ -287,7 +287,10 @@ impl Recipe {
             .current_dir(&self.root)
             .args(["lambda", "watch", "--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &port.to_string()])
-            .args(["--concurrency", &self.options.concurrency.max(1).to_string()])
+            .args([
+                "--concurrency",
+                &self.options.concurrency.max(1).to_string(),
+            ])
             .args(["--bin", &self.function]);
         if !self.options.reload {
             command.arg("--ignore-changes");
