@@ -68,6 +68,10 @@ pub struct StackOptions {
     /// Extra environment for one function, by binary name (after `extra_env`), e.g.
     /// `AWS_LAMBDA_LOG_LEVEL=DEBUG` for the deliverers only.
     pub function_env: BTreeMap<String, Vec<(String, String)>>,
+    /// Instances of each deliverer at once, instead of its event source mapping's
+    /// `MaximumConcurrency` (the chaos run compresses time with more); `None` keeps the
+    /// template's.
+    pub deliverer_concurrency: Option<u32>,
     /// The deliverers' queues' `VisibilityTimeout` in seconds, set before the local event
     /// source starts polling (a receive already waiting would hide its first messages for the
     /// template's timeout); `None` keeps the template's.
@@ -92,6 +96,7 @@ impl Default for StackOptions {
             extra_env: Vec::new(),
             function_env: BTreeMap::new(),
             visibility_timeout: None,
+            deliverer_concurrency: None,
             work_dir: None,
             say: Arc::new(|_| {}),
         }
@@ -203,7 +208,11 @@ impl LocalStack {
         };
         stack.serve(&root, &selected, &options).await?;
         stack
-            .poll(options.batch_reports, options.visibility_timeout)
+            .poll(
+                options.batch_reports,
+                options.visibility_timeout,
+                options.deliverer_concurrency,
+            )
             .await?;
         Ok(stack)
     }
@@ -257,7 +266,9 @@ impl LocalStack {
                 .iter()
                 .filter_map(|s| s.get("maximum_concurrency").and_then(|c| c.as_u64()))
                 .max()
-                .map_or(options.receiver_concurrency, |c| c as u32);
+                .map_or(options.receiver_concurrency, |c| {
+                    options.deliverer_concurrency.unwrap_or(c as u32)
+                });
             let log_path = self.work_dir.join("logs").join(format!("{binary}.log"));
             let watch_options = WatchOptions {
                 reload: options.reload,
@@ -303,12 +314,18 @@ impl LocalStack {
         &mut self,
         batch_reports: bool,
         visibility_timeout: Option<u32>,
+        concurrency: Option<u32>,
     ) -> Result<(), String> {
         let stack = Stack::load(&self.description_path).map_err(|e| e.to_string())?;
-        let configs = stack.mappings(Defaults {
+        let mut configs = stack.mappings(Defaults {
             max_concurrency: 2,
             invocation_timeout: Duration::from_secs(120),
         });
+        if let Some(instances) = concurrency {
+            for config in &mut configs {
+                config.max_concurrency = instances;
+            }
+        }
         for (function, server) in &self.functions {
             let mine: Vec<_> = configs
                 .iter()

@@ -44,12 +44,9 @@ impl ProcessTree {
 
     /// Stops the root process and all its descendants (idempotent).
     pub fn stop(&mut self) {
-        if self.stopped {
+        let Some(pids) = self.take_for_stopping() else {
             return;
-        }
-        self.stopped = true;
-        let mut pids = descendants(self.child.id());
-        pids.push(self.child.id());
+        };
         signal(&pids, "TERM");
         let deadline = Instant::now() + GRACE;
         while Instant::now() < deadline && pids.iter().any(|pid| alive(*pid)) {
@@ -83,14 +80,22 @@ impl ProcessTree {
 
     /// Kills the whole tree with `SIGKILL` at once (no grace period) and reaps the root.
     pub fn kill_now(&mut self) {
-        if self.stopped {
+        let Some(pids) = self.take_for_stopping() else {
             return;
-        }
-        self.stopped = true;
-        let mut pids = descendants(self.child.id());
-        pids.push(self.child.id());
+        };
         signal(&pids, "KILL");
         let _ = self.child.wait();
+    }
+
+    /// Every process of the tree, deepest first and the root last, the first time the tree
+    /// is stopped; `None` once it has been.
+    fn take_for_stopping(&mut self) -> Option<Vec<u32>> {
+        if std::mem::replace(&mut self.stopped, true) {
+            return None;
+        }
+        let mut pids = descendants(self.child.id());
+        pids.push(self.child.id());
+        Some(pids)
     }
 }
 
