@@ -130,13 +130,16 @@ async fn peek_dead_letters(
 ) -> Result<Vec<DeadLetter>, String> {
     let mut seen = BTreeSet::new();
     let mut letters = Vec::new();
+    let mut handles: Vec<String> = Vec::new();
     let mut quiet = 0;
     while quiet < 3 {
         let answer = sqs
             .receive_message()
             .queue_url(url)
             .max_number_of_messages(10)
-            .visibility_timeout(0)
+            // Hidden while the peek goes on, so each receive brings the next ones (with 0,
+            // moto hands back the same first ten every time); made visible again below.
+            .visibility_timeout(60)
             .message_attribute_names("All")
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
@@ -154,6 +157,9 @@ async fn peek_dead_letters(
             };
             if !seen.insert(id.to_owned()) {
                 continue;
+            }
+            if let Some(handle) = message.receipt_handle() {
+                handles.push(handle.to_owned());
             }
             new += 1;
             let attribute = |name: &str| {
@@ -179,6 +185,27 @@ async fn peek_dead_letters(
         if new == 0 {
             quiet += 1;
         }
+    }
+    // Left on the queue, visible again at once.
+    for chunk in handles.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .filter_map(|(i, handle)| {
+                aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .visibility_timeout(0)
+                    .build()
+                    .ok()
+            })
+            .collect::<Vec<_>>();
+        let _ = sqs
+            .change_message_visibility_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
     }
     Ok(letters)
 }
