@@ -342,17 +342,28 @@ pub async fn run(
                         while hold.load(Ordering::SeqCst) {
                             tokio::time::sleep(Duration::from_millis(200)).await;
                         }
-                        let request = signed_now(receiver, &request);
-                        let mut post = http.post(&url).body(request.body.clone());
-                        for (name, value) in &request.headers {
-                            post = post.header(name, value);
+                        // A receiver's 5xx or 429 is retried, as providers do (a loaded
+                        // machine can make a receiver's queue write time out).
+                        let mut status = 0;
+                        for attempt in 0..5u64 {
+                            if attempt > 0 {
+                                tokio::time::sleep(Duration::from_secs(attempt)).await;
+                            }
+                            let request = signed_now(receiver, &request);
+                            let mut post = http.post(&url).body(request.body.clone());
+                            for (name, value) in &request.headers {
+                                post = post.header(name, value);
+                            }
+                            status = post
+                                .send()
+                                .await
+                                .map_err(|e| format!("POST {url}: {e}"))?
+                                .status()
+                                .as_u16();
+                            if status < 500 && status != 429 {
+                                break;
+                            }
                         }
-                        let status = post
-                            .send()
-                            .await
-                            .map_err(|e| format!("POST {url}: {e}"))?
-                            .status()
-                            .as_u16();
                         Ok::<_, String>((index, status))
                     }
                 }))
