@@ -454,7 +454,12 @@ async fn feed(
     let mut left = bodies.len();
     let mut first = true;
     while left > 0 {
-        let waiting = count(sqs, url, &[QueueAttributeName::ApproximateNumberOfMessages]).await?;
+        let waiting = crate::stack::queues::count(
+            sqs,
+            url,
+            &[QueueAttributeName::ApproximateNumberOfMessages],
+        )
+        .await?;
         let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
         if waiting >= low {
             tokio::time::sleep(TOP_UP_CHECK).await;
@@ -472,37 +477,10 @@ async fn feed(
     Ok(loading)
 }
 
-/// The sum of these counts of a queue.
-async fn count(
-    sqs: &aws_sdk_sqs::Client,
-    url: &str,
-    names: &[QueueAttributeName],
-) -> Result<u64, String> {
-    let attrs = tokio::time::timeout(
-        CALL_TIMEOUT,
-        sqs.get_queue_attributes()
-            .queue_url(url)
-            .set_attribute_names(Some(names.to_vec()))
-            .send(),
-    )
-    .await
-    .map_err(|_| format!("GetQueueAttributes took over {} s", CALL_TIMEOUT.as_secs()))?
-    .map_err(|e| {
-        format!(
-            "GetQueueAttributes: {}",
-            aws_sdk_sqs::error::DisplayErrorContext(e)
-        )
-    })?;
-    Ok(names
-        .iter()
-        .filter_map(|name| attrs.attributes()?.get(name)?.parse::<u64>().ok())
-        .sum())
-}
-
 /// Messages in a queue: visible, in flight and delayed.
 async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<u64, String> {
     use QueueAttributeName as A;
-    count(
+    crate::stack::queues::count(
         sqs,
         url,
         &[

@@ -58,7 +58,7 @@ pub const DELIVERER_INSTANCES: u32 = 4;
 /// Sending pauses while the deliverers' queues hold more messages than this: moto's
 /// `ReceiveMessage` slows with a queue's depth (0.6 s at 1,000 messages, 2 s at 3,000), and a
 /// backlog of thousands would measure moto, not the pipeline.
-pub const MAX_BACKLOG: usize = 400;
+pub const MAX_BACKLOG: u64 = 400;
 
 /// The deliverers the run kills, in turn.
 const KILLED: [&str; 2] = ["slack-notify", "hubspot-contacts"];
@@ -297,25 +297,16 @@ pub async fn run(
     let watcher_sqs = stack.sqs().clone();
     let backlog_watch = tokio::spawn(async move {
         loop {
-            let mut waiting = 0usize;
+            let mut waiting = 0u64;
             for url in &backlog_queues {
-                if let Ok(out) = watcher_sqs
-                    .get_queue_attributes()
-                    .queue_url(url)
-                    .attribute_names(
-                        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
-                    )
-                    .send()
-                    .await
-                {
-                    waiting += out
-                        .attributes()
-                        .and_then(|a| {
-                            a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                        })
-                        .and_then(|n| n.parse::<usize>().ok())
-                        .unwrap_or(0);
-                }
+                // A count that fails leaves the queue out this round.
+                waiting += crate::stack::queues::count(
+                    &watcher_sqs,
+                    url,
+                    &[aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
+                )
+                .await
+                .unwrap_or(0);
             }
             held.store(waiting > MAX_BACKLOG, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_secs(2)).await;

@@ -22,6 +22,7 @@
 pub mod description;
 pub mod gate;
 pub mod process;
+pub mod queues;
 pub mod secrets;
 pub mod watch;
 
