@@ -187,26 +187,9 @@ async fn peek_dead_letters(
         }
     }
     // Left on the queue, visible again at once.
-    for chunk in handles.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .filter_map(|(i, handle)| {
-                aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(handle)
-                    .visibility_timeout(0)
-                    .build()
-                    .ok()
-            })
-            .collect::<Vec<_>>();
-        let _ = sqs
-            .change_message_visibility_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await;
-    }
+    switchyard_local_sqs::acknowledge::release(sqs, url, &handles)
+        .await
+        .map_err(|e| format!("{function}'s DLQ: cannot make the peeked letters visible: {e}"))?;
     Ok(letters)
 }
 
@@ -225,4 +208,36 @@ pub async fn ledger_entry(
         .get(function, source, event_id)
         .await
         .map_err(|e| format!("ledger: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::moto::Moto;
+
+    #[tokio::test]
+    async fn a_peek_reads_every_dead_letter_and_leaves_them_all_on_the_queue() {
+        let moto = Moto::start();
+        let url = moto.create_queue("dlq").await;
+        let sqs = moto.sqs();
+        for i in 0..25 {
+            sqs.send_message()
+                .queue_url(&url)
+                .message_body(format!(r#"{{"id":"evt_{i}"}}"#))
+                .send()
+                .await
+                .unwrap();
+        }
+        let letters = peek_dead_letters(&sqs, "hubspot-contacts", &url)
+            .await
+            .unwrap();
+        let mut ids: Vec<_> = letters.iter().map(|l| l.event_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 25, "more than one receive's worth: {ids:?}");
+        let again = peek_dead_letters(&sqs, "hubspot-contacts", &url)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 25, "the peek leaves every letter visible");
+    }
 }
