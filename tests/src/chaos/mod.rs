@@ -211,6 +211,15 @@ fn event(index: usize, now: i64) -> (SentEvent, Request) {
     }
 }
 
+/// A task of the run's that ends with it, on every path out (an error included).
+struct Background(tokio::task::JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Signs `request` for `receiver` now (Stripe's signature carries the time; GitHub's does not).
 fn signed_now(receiver: &str, request: &Request) -> Request {
     if receiver != "stripe-webhook" {
@@ -295,7 +304,7 @@ pub async fn run(
     let hold = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let held = std::sync::Arc::clone(&hold);
     let watcher_sqs = stack.sqs().clone();
-    let backlog_watch = tokio::spawn(async move {
+    let backlog_watch = Background(tokio::spawn(async move {
         loop {
             let mut waiting = 0u64;
             for url in &backlog_queues {
@@ -311,16 +320,16 @@ pub async fn run(
             held.store(waiting > MAX_BACKLOG, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-    });
+    }));
     let sqs = stack.sqs().clone();
-    let purger = tokio::spawn(async move {
+    let purger = Background(tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(10)).await;
             for url in &own_queues {
                 let _ = sqs.purge_queue().queue_url(url).send().await;
             }
         }
-    });
+    }));
     let sending = async {
         for wave in [first, again] {
             let mut answers =
@@ -380,8 +389,7 @@ pub async fn run(
     let killing = kill_mid_batch(stack, options.kills, total, &sent, say);
     // Either failing ends both (the killer would otherwise wait for webhooks never sent).
     let ((), kills) = tokio::try_join!(sending, killing)?;
-    purger.abort();
-    backlog_watch.abort();
+    drop((purger, backlog_watch));
     say("waiting for the queues to empty (faults and redeliveries take a while)");
     let settle = Duration::from_secs(180) + Duration::from_millis(60 * options.events as u64);
     let took = stack.wait_until_settled(settle).await?;
