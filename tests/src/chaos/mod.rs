@@ -8,9 +8,9 @@
 //! reconciles every event ([`reconcile`]) from the stand-ins, the dead-letter queues, the ledger
 //! and the function logs: delivered exactly once, dead-lettered with its class (one Stripe
 //! customer in fifty has an e-mail HubSpot refuses: it must end there), or — only at
-//! Slack, which has no idempotency key, and only where the stand-in lost an answer — delivered
-//! more than once, explained by those lost answers. Anything else is lost or unexplained, and
-//! the run fails.
+//! Slack, which has no idempotency key — delivered more than once, where the ledger marks the
+//! event `possible_duplicate` and the stand-in lost an answer or the deliverer was killed after
+//! posting. Anything else is lost or unexplained, and the run fails.
 //!
 //! A few times during the sending, a deliverer is killed in the middle of a batch (while one of
 //! its calls is in flight at its stand-in): `SIGKILL`, nothing answered or recorded, and a new
