@@ -1,7 +1,9 @@
 //! Calls whose outcome is unknown, counted per delivery attempt.
 //!
 //! A call that timed out after the request went out, or whose connection broke before the
-//! answer arrived, may have been carried out by the destination: Slack may have posted the
+//! answer arrived, or whose API error says it may have partly succeeded (Slack's `fatal_error`,
+//! a connector's [`BodyFailure::with_outcome_unknown`](crate::http::classify::BodyFailure::with_outcome_unknown)),
+//! may have been carried out by the destination: Slack may have posted the
 //! message whose `ok` never reached us. The retry that follows is right (the record must not be
 //! lost), but at a destination without an idempotency key it may deliver a second time. Such a
 //! delivery cannot be prevented from this side; it can be *known about*: the idempotency layer

@@ -136,6 +136,10 @@ pub enum Fault {
     /// Processes the request as usual — a valid post is recorded, with its `ts` — then closes
     /// the connection instead of answering: the post happened, the client cannot know.
     LoseAnswer,
+    /// Processes the request as usual — a valid post is recorded — then answers HTTP 200
+    /// `{"ok":false,"error":"<code>"}`: Slack's `fatal_error`, which "may have partly
+    /// succeeded". The post happened; the client was told it failed.
+    PostThenError(String),
 }
 
 impl Fault {
@@ -195,7 +199,8 @@ pub struct Posted {
     pub ts: String,
     /// When the request arrived.
     pub at: Instant,
-    /// Whether the answer was lost ([`Fault::LoseAnswer`]).
+    /// Whether the client was not told of the post: its answer was lost
+    /// ([`Fault::LoseAnswer`]) or said it failed ([`Fault::PostThenError`]).
     pub answer_lost: bool,
 }
 
@@ -521,6 +526,12 @@ async fn post_message(
             let _ = shared.answer(&headers, parsed.as_ref(), at, true);
             connection.cut();
             (Outcome::AnswerLost, StatusCode::OK.into_response())
+        }
+        Some(Fault::PostThenError(code)) => {
+            match shared.answer(&headers, parsed.as_ref(), at, true) {
+                (Outcome::Posted, _) => (Outcome::Error(code.clone()), slack_error(&code)),
+                refused => refused,
+            }
         }
         Some(Fault::Drop) => {
             connection.cut();

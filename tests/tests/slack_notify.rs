@@ -247,6 +247,47 @@ async fn each_slack_failure_class_ends_as_documented() {
 }
 
 #[tokio::test]
+async fn a_fatal_error_after_posting_is_retried_and_the_repeat_marked_possibly_twice() {
+    let mut stack = Stack::start(&[]).await;
+    let marks = |entry: switchyard::idempotency::LedgerEntry| {
+        (
+            entry.attempts,
+            entry.unknown_outcomes,
+            entry.possible_duplicate,
+        )
+    };
+
+    // Slack posted, then answered `fatal_error` ("may have partly succeeded"): retried in the
+    // invocation, posted again, and the ledger says it may have been twice.
+    stack
+        .slack
+        .push_fault(Fault::PostThenError("fatal_error".into()));
+    let response = stack.deliver(&[github_issue("fatal")]).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    let posted = stack.slack.posted();
+    assert_eq!(posted.len(), 2, "Slack has no idempotency key");
+    assert!(posted[0].answer_lost && !posted[1].answer_lost);
+    let ledger = stack.ledger();
+    let fatal = ledger
+        .get(slack_notify::INTEGRATION, "github", "fatal")
+        .await;
+    // Two attempts (Slack's error answers are retried by the runner, which takes the lock
+    // again); the first one's unknown outcome is carried to the second.
+    assert_eq!(marks(fatal.unwrap().expect("an entry")), (2, 1, true));
+
+    // `internal_error` is a verdict that nothing was posted: retried, not marked.
+    stack.slack.push_fault(Fault::error("internal_error"));
+    let response = stack.deliver(&[github_issue("internal")]).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(stack.slack.posted().len(), 3);
+    let internal = ledger
+        .get(slack_notify::INTEGRATION, "github", "internal")
+        .await;
+    assert_eq!(marks(internal.unwrap().expect("an entry")), (2, 0, false));
+    stack.metrics();
+}
+
+#[tokio::test]
 async fn a_refused_token_is_re_read_once_and_a_rotated_token_heals_at_once() {
     let mut stack = Stack::start(&[]).await;
 

@@ -522,6 +522,26 @@ async fn a_lost_answer_records_the_post_while_the_client_sees_a_transport_error(
 }
 
 #[tokio::test]
+async fn a_fatal_error_after_posting_records_the_post_and_answers_the_error() {
+    let slack = SlackStandIn::start().await;
+    slack.push_fault(Fault::PostThenError("fatal_error".into()));
+    let answer = post(&slack, &hello(GENERAL)).await;
+    assert_eq!(answer.body, json!({"ok": false, "error": "fatal_error"}));
+    let posted = slack.posted();
+    assert_eq!(posted.len(), 1, "the post happened");
+    assert!(posted[0].answer_lost, "the client was told it failed");
+    assert_eq!(slack.count(&Outcome::Error("fatal_error".into())), 1);
+
+    // An invalid post is refused as usual: the fault does not make it succeed.
+    slack.push_fault(Fault::PostThenError("fatal_error".into()));
+    let refused = post_as(&slack, Some("xoxb-wrong"), &hello(GENERAL))
+        .await
+        .unwrap();
+    assert_eq!(refused.body["error"], json!("invalid_auth"));
+    assert_eq!(slack.posted().len(), 1);
+}
+
+#[tokio::test]
 async fn a_lost_answer_to_an_invalid_post_records_nothing() {
     let slack = SlackStandIn::start().await;
     slack.push_fault(Fault::LoseAnswer);

@@ -21,7 +21,7 @@ const LONG_THROTTLE: Duration = Duration::from_secs(3600);
 
 /// Codes meaning "a fault on Slack's side that may pass". `fatal_error` may have partly
 /// succeeded (Slack says so): retrying risks a duplicate post, which is the lesser evil than a
-/// lost one.
+/// lost one, so it is retried and marked as an unknown outcome ([`MAY_HAVE_SUCCEEDED`]).
 const TRANSIENT: &[&str] = &[
     "internal_error",
     "fatal_error",
@@ -30,6 +30,11 @@ const TRANSIENT: &[&str] = &[
     "team_added_to_org",
     "org_login_required",
 ];
+
+/// Codes Slack documents as "it's possible some aspect of the operation succeeded before the
+/// error was raised": the message may have been posted. The kit counts the call as an unknown
+/// outcome, and a later delivery of the record is marked `possible_duplicate` in the ledger.
+const MAY_HAVE_SUCCEEDED: &[&str] = &["fatal_error"];
 
 /// Codes meaning "the bot token (or the app's installation) is refused": a failure of the
 /// function's credentials, not of the message.
@@ -126,7 +131,12 @@ impl BodyClassifier for SlackErrors {
             .as_ref()
             .and_then(serde_json::Value::as_str)
             .unwrap_or("unknown_error");
-        Some(BodyFailure::new(classify_code(code), code))
+        let failure = BodyFailure::new(classify_code(code), code);
+        Some(if MAY_HAVE_SUCCEEDED.contains(&code) {
+            failure.with_outcome_unknown()
+        } else {
+            failure
+        })
     }
 
     /// Only `error` holds a code in Slack's answers.
@@ -200,6 +210,22 @@ mod tests {
             .unwrap();
         assert_eq!(bare.code, "unknown_error");
         assert_eq!(bare.classification.class, ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn only_fatal_error_may_have_posted() {
+        let verdict = |code: &str| {
+            let body = format!(r#"{{"ok":false,"error":"{code}"}}"#);
+            SlackErrors
+                .classify_body(StatusCode::OK, body.as_bytes())
+                .unwrap()
+        };
+        let fatal = verdict("fatal_error");
+        assert!(fatal.outcome_unknown);
+        assert_eq!(fatal.classification.class, ErrorClass::Transient);
+        for code in ["internal_error", "service_unavailable", "channel_not_found"] {
+            assert!(!verdict(code).outcome_unknown, "{code}");
+        }
     }
 
     /// Regression (found by the fuzz tests): an `error` with a JSON escape (or not a string)

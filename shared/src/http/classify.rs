@@ -276,14 +276,29 @@ pub struct BodyFailure {
     /// an echo of the request: the [`HttpError`](super::HttpError) keeps it only when it looks
     /// like one ([`crate::redact::is_code`]) and withholds it otherwise.
     pub code: String,
+    /// Whether the API says the operation may have partly or wholly succeeded despite the
+    /// error (Slack's `fatal_error`): a retry may then repeat it, and
+    /// [`HttpError::outcome_unknown`](super::HttpError::outcome_unknown) says so.
+    pub outcome_unknown: bool,
 }
 
 impl BodyFailure {
-    /// A failure with the given verdict and API error code.
+    /// A failure with the given verdict and API error code; nothing was done.
     pub fn new(classification: Classification, code: impl Into<String>) -> Self {
         Self {
             classification,
             code: code.into(),
+            outcome_unknown: false,
+        }
+    }
+
+    /// The same failure, marked as one after which the operation may have happened anyway
+    /// (the API documents the code as "may have partly succeeded").
+    #[must_use]
+    pub fn with_outcome_unknown(self) -> Self {
+        Self {
+            outcome_unknown: true,
+            ..self
         }
     }
 }

@@ -218,7 +218,7 @@ impl HttpClient {
                     destination,
                     status,
                     classification,
-                    &failure.code,
+                    &failure,
                     kept,
                 ))
             }
@@ -878,6 +878,37 @@ mod tests {
         let err = result.unwrap_err();
         assert!(err.outcome_unknown(), "{err}");
         assert_eq!(unknown, 1);
+    }
+
+    /// An API error that says "may have partly succeeded" (Slack's `fatal_error`).
+    struct MaybeDone;
+
+    impl BodyClassifier for MaybeDone {
+        fn classify_body(&self, _: StatusCode, body: &[u8]) -> Option<BodyFailure> {
+            let failure = BodyFailure::new(Classification::transient(), "fatal_error");
+            match body {
+                b"maybe" => Some(failure.with_outcome_unknown()),
+                b"not done" => Some(failure),
+                _ => None,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_api_error_that_may_have_partly_succeeded_is_an_unknown_outcome() {
+        use crate::unknown_outcome::count_within;
+        let http = client();
+        for (body, expected) in [("maybe", true), ("not done", false)] {
+            let (_server, dest) =
+                server_answering(ResponseTemplate::new(200).set_body_string(body)).await;
+            let request = http.request(Method::POST, &dest, "x").unwrap();
+            let (result, unknown) =
+                count_within(http.send_with(&dest, request, Some(&MaybeDone))).await;
+            let err = result.unwrap_err();
+            assert_eq!(err.outcome_unknown(), expected, "{body}: {err}");
+            assert_eq!(unknown, u32::from(expected), "{body}");
+            assert_eq!(err.error_code(), Some("fatal_error"));
+        }
     }
 
     #[tokio::test]

@@ -75,6 +75,9 @@ pub enum Failure {
         code: Option<String>,
         /// What was kept of the response body.
         body: ErrorBody,
+        /// Whether the API said the operation may have happened despite the error
+        /// ([`BodyFailure::outcome_unknown`](super::classify::BodyFailure::outcome_unknown)).
+        outcome_unknown: bool,
     },
     /// The request failed below HTTP (timeout, refused, reset, truncated body) or could not be
     /// built. The URL is stripped from the underlying error.
@@ -142,14 +145,19 @@ impl HttpError {
         destination: &Destination,
         status: StatusCode,
         classification: Classification,
-        code: &str,
+        failure: &classify::BodyFailure,
         body: ErrorBody,
     ) -> Self {
-        let code = redact::is_code(code).then(|| code.to_owned());
+        let code = redact::is_code(&failure.code).then(|| failure.code.clone());
         Self::new(
             destination.name(),
             classification,
-            Failure::Body { status, code, body },
+            Failure::Body {
+                status,
+                code,
+                body,
+                outcome_unknown: failure.outcome_unknown,
+            },
         )
     }
 
@@ -215,9 +223,11 @@ impl HttpError {
     /// Whether the destination may have carried the request out although the call failed:
     /// the request went out and no verdict came back (a timeout after connecting, a connection
     /// lost or closed before the answer), or a success status came back whose body could not
-    /// be read in full or decoded.
+    /// be read in full or decoded, or the API's error says the operation may have partly
+    /// succeeded (a connector's [`BodyFailure::with_outcome_unknown`](super::classify::BodyFailure::with_outcome_unknown),
+    /// e.g. Slack's `fatal_error`).
     ///
-    /// An error status, an API error in the body, a refusal before sending and a failed
+    /// An error status, any other API error in the body, a refusal before sending and a failed
     /// connect are definite: nothing was done (a 5xx is taken at its word). Retrying after an
     /// unknown outcome is still right, but at a destination without an idempotency key it may
     /// deliver twice; the idempotency layer marks such deliveries in the ledger
@@ -234,10 +244,10 @@ impl HttpError {
                     && !source.is_builder()
             }
             Failure::TooLarge { .. } | Failure::Decode(_) => true,
-            Failure::Status { .. }
-            | Failure::Body { .. }
-            | Failure::Refused(_)
-            | Failure::Config(_) => false,
+            Failure::Body {
+                outcome_unknown, ..
+            } => *outcome_unknown,
+            Failure::Status { .. } | Failure::Refused(_) | Failure::Config(_) => false,
         }
     }
 
