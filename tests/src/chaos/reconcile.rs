@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::time::{Duration, Instant};
 
-use super::ChaosOptions;
+use super::{ChaosOptions, FUNCTION_TIMEOUT, Kill};
 use crate::demo::observe::{Evidence, ledger_entry};
 use crate::slack;
 use crate::stack::LocalStack;
@@ -64,8 +65,8 @@ pub struct Reconciliation {
     pub faults: BTreeMap<String, usize>,
     /// HubSpot contacts written more than once (idempotent upserts retried: not duplicates).
     pub contact_rewrites: usize,
-    /// The deliverers killed mid-batch, one line each.
-    pub kills: Vec<String>,
+    /// The deliverers killed mid-batch.
+    pub kills: Vec<Kill>,
     /// What the run was given.
     pub description: String,
 }
@@ -77,13 +78,28 @@ impl Reconciliation {
     }
 }
 
+/// Whether one of `kills` came at most `invocation` after `posted`: the post may have been
+/// made by the invocation that kill cut off, before it could record the delivery.
+fn killed_within(kills: &[Instant], posted: Instant, invocation: Duration) -> bool {
+    kills.iter().any(|&kill| {
+        kill.checked_duration_since(posted)
+            .is_some_and(|d| d <= invocation)
+    })
+}
+
 /// Reconciles every event of the run.
 pub async fn reconcile(
     stack: &LocalStack,
     events: &[SentEvent],
     options: &ChaosOptions,
+    kills: Vec<Kill>,
 ) -> Result<Reconciliation, String> {
     let evidence = Evidence::gather(stack).await?;
+    let slack_kills: Vec<Instant> = kills
+        .iter()
+        .filter(|k| k.function == "slack-notify")
+        .map(|k| k.at)
+        .collect();
     let posts = stack.slack.posted();
     // Slack messages per marker: the text is "... #N chaos-I (by chaos)".
     let mut by_marker: HashMap<String, Vec<&slack::Posted>> = HashMap::new();
@@ -127,6 +143,7 @@ pub async fn reconcile(
             r.drop * 100.0,
             r.lose_answer * 100.0
         ),
+        kills,
         ..Reconciliation::default()
     };
     for event in events {
@@ -151,18 +168,26 @@ pub async fn reconcile(
                 n => {
                     // A second message is explained only if the ledger marks the event as
                     // possibly delivered twice (a delivery after a call whose outcome was
-                    // unknown) and shows the attempts that made the messages; the cause is
-                    // read from the stand-in: a post whose answer it lost, else a deliverer
-                    // killed after its post went out (the abandoned attempt).
-                    let lost_answers = mine.iter().filter(|p| p.answer_lost).count();
+                    // unknown) and shows the attempts that made the messages, and the
+                    // stand-in shows why each earlier message was repeated: its answer was
+                    // lost, or slack-notify was killed at most one invocation's time after it
+                    // went out (the abandoned attempt had posted, not yet recorded).
+                    let earlier = &mine[..n - 1];
+                    let lost_answers = earlier.iter().filter(|p| p.answer_lost).count();
+                    let killed_after = earlier
+                        .iter()
+                        .filter(|p| {
+                            !p.answer_lost && killed_within(&slack_kills, p.at, FUNCTION_TIMEOUT)
+                        })
+                        .count();
                     let entry =
                         ledger_entry(stack, event.deliverer, event.source, &event.event_id).await?;
                     let (attempts, marked) = entry
                         .as_ref()
                         .map_or((0, false), |e| (e.attempts, e.possible_duplicate));
-                    let cause = if lost_answers >= n - 1 {
+                    let cause = if lost_answers == n - 1 {
                         Some("answer lost (Slack has no idempotency key)")
-                    } else if options.kills > 0 {
+                    } else if lost_answers + killed_after == n - 1 {
                         Some("deliverer killed after posting")
                     } else {
                         None
@@ -172,7 +197,7 @@ pub async fn reconcile(
                             *table.duplicates.entry(cause.into()).or_default() += 1;
                         }
                         _ => table.unexplained.push(format!(
-                            "{}: {n} messages, {lost_answers} lost answers, {attempts} attempts, ledger mark possible_duplicate={marked}",
+                            "{}: {n} messages, {lost_answers} lost answers, {killed_after} before a kill, {attempts} attempts, ledger mark possible_duplicate={marked}",
                             event.event_id
                         )),
                     }
@@ -275,7 +300,7 @@ impl fmt::Display for Reconciliation {
             self.kills.len()
         )?;
         for kill in &self.kills {
-            writeln!(f, "     {kill}")?;
+            writeln!(f, "     {}", kill.line)?;
         }
         for line in self.unexplained.iter().take(10) {
             writeln!(f, "   UNEXPLAINED: {line}")?;
@@ -290,6 +315,29 @@ impl fmt::Display for Reconciliation {
                 f,
                 " FAILED: events lost, refused, or duplicated without a lost answer."
             )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_post_is_tied_to_a_kill_that_came_within_one_invocation_after_it() {
+        let posted = Instant::now();
+        let invocation = Duration::from_secs(15);
+        let after = |s: u64| posted + Duration::from_secs(s);
+        assert!(killed_within(&[after(3)], posted, invocation));
+        assert!(killed_within(&[after(40), after(15)], posted, invocation));
+        assert!(!killed_within(&[after(16)], posted, invocation), "too late");
+        assert!(!killed_within(&[], posted, invocation), "no kill");
+        let before = posted.checked_sub(Duration::from_secs(1));
+        if let Some(before) = before {
+            assert!(
+                !killed_within(&[before], posted, invocation),
+                "killed before the post"
+            );
         }
     }
 }
